@@ -1,0 +1,52 @@
+#include "warden/cli/cli.h"
+
+#include <cstring>
+#include <iostream>
+
+#include "warden/cli/commands.h"
+
+namespace warden::cli {
+
+int main(int argc, char** argv) {
+  // Words after the first bare `--` belong to the server command, untouched by option parsing.
+  std::vector<std::string> rest;
+  int cli_argc = argc;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--") == 0) {
+      cli_argc = i;
+      for (int j = i + 1; j < argc; ++j) rest.emplace_back(argv[j]);
+      break;
+    }
+  }
+
+  CLI::App app{"mcp-warden: a zero-trust runtime for MCP servers", "mcp-warden"};
+  app.set_version_flag("--version", std::string("mcp-warden ") + WARDEN_VERSION);
+  app.require_subcommand(1);
+  std::vector<Command> commands{add_run_command(app), add_audit_command(app)};
+
+  try {
+    app.parse(cli_argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "mcp-warden: " << e.what() << " (see mcp-warden --help)\n";
+    return k_exit_usage;
+  }
+  for (auto& c : commands) {
+    if (c.app->parsed()) {
+      try {
+        return c.run(rest);
+      } catch (const std::exception& e) {
+        std::cerr << "mcp-warden: " << e.what() << "\n";
+        return k_exit_usage;
+      }
+    }
+  }
+  return k_exit_usage;
+}
+
+}  // namespace warden::cli

@@ -1,0 +1,20 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+namespace warden::cli {
+
+// Each command adds its subcommand and returns a function that runs it once parsed.
+// `rest` holds the words after a bare `--` (the server command for `run`).
+struct Command {
+  CLI::App* app = nullptr;
+  std::function<int(const std::vector<std::string>& rest)> run;
+};
+
+Command add_run_command(CLI::App& root);
+Command add_audit_command(CLI::App& root);
+
+}  // namespace warden::cli

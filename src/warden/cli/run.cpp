@@ -1,0 +1,155 @@
+// `mcp-warden run`: the stdio gateway. Spawns the server, relays both directions through the
+// filter chain, audits every message, and exits with the server's status.
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <iostream>
+#include <random>
+
+#include <fmt/format.h>
+
+#include "warden/alert/alerter.h"
+#include "warden/audit/audit_log.h"
+#include "warden/cli/cli.h"
+#include "warden/cli/commands.h"
+#include "warden/gateway/policy_filter.h"
+#include "warden/gateway/processor.h"
+#include "warden/policy/policy.h"
+#include "warden/transport/stdio_relay.h"
+#include "warden/util/clock.h"
+#include "warden/util/fd.h"
+#include "warden/util/json_writer.h"
+
+namespace warden::cli {
+
+namespace {
+
+struct RunOptions {
+  std::string policy_path;
+  std::string server_name;
+  std::string audit_path;
+  std::string mode;
+  size_t max_message_bytes = 16u << 20;
+  int grace_ms = 3000;
+};
+
+std::string random_session_id() {
+  std::random_device rd;
+  return fmt::format("{:08x}{:08x}", rd(), rd());
+}
+
+int run(const RunOptions& o, const std::vector<std::string>& command) {
+  if (command.empty()) {
+    std::cerr << "mcp-warden: run needs the server command after --, e.g. "
+                 "mcp-warden run --policy p.yaml -- npx -y @modelcontextprotocol/server-everything\n";
+    return k_exit_usage;
+  }
+  std::shared_ptr<const policy::Policy> pol;
+  try {
+    pol = o.policy_path.empty() ? policy::Policy::default_policy()
+                                : policy::load_policy_file(o.policy_path);
+  } catch (const policy::LoadError& e) {
+    std::cerr << "mcp-warden: " << e.what() << "\n";
+    return k_exit_usage;
+  }
+  const policy::ServerPolicy* server = pol->select_server(o.server_name, command);
+  if (!server) {
+    std::cerr << fmt::format("mcp-warden: no server entry '{}' in {} (add it under servers:, or "
+                             "drop --server to use the entry whose command matches)\n",
+                             o.server_name, o.policy_path);
+    return k_exit_usage;
+  }
+  std::optional<policy::Mode> mode_override;
+  if (o.mode == "monitor") mode_override = policy::Mode::monitor;
+  else if (o.mode == "enforce") mode_override = policy::Mode::enforce;
+  policy::Mode mode = mode_override.value_or(pol->mode());
+
+  for (const auto& line : pol->not_enforced())
+    std::cerr << "mcp-warden: warning: " << line << "\n";
+  if (mode == policy::Mode::monitor)
+    std::cerr << "mcp-warden: monitor mode: policy violations are recorded, not blocked\n";
+
+  // Signals arrive through a signalfd; block them before any thread starts.
+  sigset_t mask;
+  sigemptyset(&mask);
+  for (int s : {SIGINT, SIGTERM, SIGHUP, SIGCHLD}) sigaddset(&mask, s);
+  pthread_sigmask(SIG_BLOCK, &mask, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  util::UniqueFd sigfd(signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC));
+
+  const auto& clock = util::SystemClock::instance();
+  std::string audit_path = o.audit_path.empty() ? pol->audit().path : o.audit_path;
+  auto log = audit::AuditLog::open(audit_path, pol->audit().fsync, clock);
+  if (!log) {
+    std::cerr << "mcp-warden: " << log.error().message << "\n";
+    return k_exit_usage;
+  }
+  auto alerter = alert::Alerter::from_config(pol->alerts());
+
+  auto child = transport::ChildProcess::spawn(command);
+  if (!child) {
+    std::cerr << "mcp-warden: " << child.error().message << "\n";
+    return k_exit_usage;
+  }
+
+  gateway::Session session(server->name, random_session_id());
+  gateway::FilterChain chain;
+  chain.add(std::make_unique<gateway::PolicyFilter>(
+      std::make_unique<policy::Evaluator>(pol, server, clock, mode_override)));
+  codec::Limits limits;
+  limits.max_message_bytes = o.max_message_bytes;
+  gateway::Processor processor(session, chain, log->get(), alerter.get(), clock, limits);
+
+  std::string start;
+  {
+    util::JsonWriter w(start);
+    w.begin_object();
+    w.key("command").begin_array();
+    for (const auto& a : command) w.string(a);
+    w.end_array();
+    w.key("pid").integer((*child)->pid());
+    w.key("policy").string(o.policy_path.empty() ? "(built-in default)" : o.policy_path);
+    w.key("mode").string(mode == policy::Mode::monitor ? "monitor" : "enforce");
+    w.key("version").string(WARDEN_VERSION);
+    w.end_object();
+  }
+  processor.lifecycle("start", start);
+
+  transport::RelayOptions ro;
+  ro.grace_ms = o.grace_ms;
+  ro.max_message_bytes = o.max_message_bytes;
+  audit::AuditLog* audit_log = log->get();
+  transport::StdioRelay relay(
+      processor, **child, ro, [audit_log] { audit_log->flush(); },
+      [audit_log] { audit_log->tick(); });
+  int status = relay.run(STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO, sigfd.get());
+
+  processor.lifecycle("stop", fmt::format(R"({{"exit_status":{},"forwarded":{},"blocked":{},"invalid":{}}})",
+                                          status, processor.stats().forwarded,
+                                          processor.stats().blocked, processor.stats().invalid));
+  audit_log->close();
+  if (alerter) alerter->shutdown();
+  return status;
+}
+
+}  // namespace
+
+Command add_run_command(CLI::App& root) {
+  auto opts = std::make_shared<RunOptions>();
+  auto* app = root.add_subcommand(
+      "run", "Run a stdio MCP server under guard: mcp-warden run [options] -- CMD [ARGS...]");
+  app->add_option("--policy", opts->policy_path, "Policy file (YAML, version 1); default: built-in safe policy")
+      ->check(CLI::ExistingFile);
+  app->add_option("--server", opts->server_name, "Server entry in the policy (default: the entry whose command matches, else 'default')");
+  app->add_option("--audit", opts->audit_path, "Audit log path (overrides the policy's audit.path)");
+  app->add_option("--mode", opts->mode, "enforce | monitor (overrides the policy's mode)")
+      ->check(CLI::IsMember({"enforce", "monitor"}));
+  app->add_option("--max-message-bytes", opts->max_message_bytes, "Largest accepted JSON-RPC message (default 16 MiB)")
+      ->check(CLI::Range(size_t{1024}, size_t{1} << 30));
+  app->add_option("--grace-ms", opts->grace_ms, "Grace period before SIGTERM and before SIGKILL at shutdown (default 3000)")
+      ->check(CLI::Range(0, 600000));
+  return {app, [opts](const std::vector<std::string>& rest) { return run(*opts, rest); }};
+}
+
+}  // namespace warden::cli

@@ -1,0 +1,50 @@
+// The filter chain, Envoy-style: a message travels one way through the filters of its session.
+// Each filter returns Continue or Stop. Stop means the filter has decided for the message: it is
+// not forwarded, and `reply` (if set) is answered to the sender, failing closed.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "warden/codec/message.h"
+#include "warden/core/verdict.h"
+
+namespace warden::gateway {
+
+class Session;
+
+enum class FilterStatus { Continue, Stop };
+
+struct MessageContext {
+  core::Direction direction = core::Direction::c2s;
+  const codec::Message& message;
+  Session& session;
+  core::Decision decision = core::Decision::allow;
+  std::vector<core::Finding> findings;
+  std::string reply;  // a JSON-RPC message to answer the sender with when stopped
+  std::string tool;   // tool name for the audit record (requests and their responses)
+};
+
+class MessageFilter {
+public:
+  virtual ~MessageFilter() = default;
+  virtual const char* name() const = 0;
+  virtual FilterStatus on_message(MessageContext& ctx) = 0;
+};
+
+class FilterChain {
+public:
+  void add(std::unique_ptr<MessageFilter> f) { m_filters.push_back(std::move(f)); }
+  // Runs the filters in order until one stops. Returns the status of the last filter run.
+  FilterStatus run(MessageContext& ctx) {
+    for (auto& f : m_filters)
+      if (f->on_message(ctx) == FilterStatus::Stop) return FilterStatus::Stop;
+    return FilterStatus::Continue;
+  }
+
+private:
+  std::vector<std::unique_ptr<MessageFilter>> m_filters;
+};
+
+}  // namespace warden::gateway
