@@ -16,11 +16,11 @@ namespace {
 
 constexpr size_t k_max_pending = 65536;
 
-const char* record_kind(codec::Kind k) {
+audit::Kind record_kind(codec::Kind k) {
   switch (k) {
-  case codec::Kind::request: return "request";
-  case codec::Kind::notification: return "notification";
-  default: return "response";
+  case codec::Kind::request: return audit::Kind::request;
+  case codec::Kind::notification: return audit::Kind::notification;
+  default: return audit::Kind::response;
   }
 }
 
@@ -113,10 +113,10 @@ void Processor::lifecycle(std::string_view event, std::string_view detail_json,
   audit::Record r;
   r.server = m_session.server();
   r.session = m_session.id();
-  r.kind = "lifecycle";
-  r.direction = "c2s";
+  r.kind = audit::Kind::lifecycle;
+  r.direction = Direction::c2s;
   r.method = std::string(event);
-  r.decision = "allow";
+  r.decision = core::Decision::allow;
   r.findings = std::move(findings);
   if (!detail_json.empty()) r.detail = std::string(detail_json);
   uint64_t seq = record(r);
@@ -139,10 +139,10 @@ void Processor::refuse_line(Direction from, std::string_view line, const Error& 
   audit::Record r;
   r.server = m_session.server();
   r.session = m_session.id();
-  r.kind = from_client ? "request" : "response";
-  r.direction = core::direction_name(from);
+  r.kind = from_client ? audit::Kind::request : audit::Kind::response;
+  r.direction = from;
   if (id.type == codec::Id::Type::integer || id.type == codec::Id::Type::string) r.id = id.to_json();
-  r.decision = "block";
+  r.decision = core::Decision::block;
   r.findings = {f};
   r.detail = json_string(safe_excerpt(line, 512));
   uint64_t seq = record(r);
@@ -282,11 +282,11 @@ void Processor::on_message(Direction from, const codec::Message& m, bool in_batc
   r.session = m_session.id();
   r.agent = m_session.agent();
   r.kind = record_kind(m.kind);
-  r.direction = core::direction_name(from);
+  r.direction = from;
   r.method = m.method;
   r.tool = ctx.tool;
   if (m.id.type != codec::Id::Type::none) r.id = m.id.to_json();
-  r.decision = core::decision_name(ctx.decision);
+  r.decision = ctx.decision;
   r.findings = ctx.findings;
   r.latency_us = latency;
   r.detail = detail_excerpt(m);
@@ -324,12 +324,12 @@ void Processor::on_server_exit(const std::string& how, Output& out) {
     audit::Record r;
     r.server = m_session.server();
     r.session = m_session.id();
-    r.kind = "response";
-    r.direction = "s2c";
+    r.kind = audit::Kind::response;
+    r.direction = Direction::s2c;
     r.method = req.method;
     r.tool = req.tool;
     r.id = req.id.to_json();
-    r.decision = "block";
+    r.decision = core::Decision::block;
     r.findings = {{"lifecycle.server_exited", Severity::medium, msg, {}}};
     uint64_t seq = record(r);
     out.to_client += codec::make_error_response(

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Runs the benchmarks: Google Benchmark for the codec and policy, then the load generator against
+# the native echo server directly, through `mcp-warden run` with a realistic policy, and through a
+# naive Node line relay, all in the same run. Usage: bash bench/run.sh [--quick]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+B=build
+quick=0; [ "${1:-}" = "--quick" ] && quick=1
+NODE=$(command -v node)
+echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+echo "== Google Benchmark: codec and policy"
+if [ $quick = 1 ]; then $B/warden_gbench --benchmark_min_time=0.05; else $B/warden_gbench; fi
+echo
+echo "== load generator: direct vs mcp-warden run vs Node line relay"
+rm -f /tmp/warden-bench-audit.jsonl /tmp/warden-bench-audit.jsonl.head
+args=(--small-n 20000 --large-n 200 --throughput-n 200000)
+[ $quick = 1 ] && args=(--small-n 2000 --large-n 20 --throughput-n 20000)
+$B/warden_loadgen "${args[@]}" \
+  --target "direct|$B/warden_echo_server" \
+  --target "warden|$B/mcp-warden run --policy bench/policy.yaml --server echo -- $B/warden_echo_server" \
+  --target "node-relay|$NODE bench/node_relay.mjs $B/warden_echo_server"
+echo "(audit records written by the warden run: $(wc -l < /tmp/warden-bench-audit.jsonl))"
