@@ -80,7 +80,10 @@ int run(const RunOptions& o, const std::vector<std::string>& command) {
 
   const auto& clock = util::SystemClock::instance();
   std::string audit_path = o.audit_path.empty() ? pol->audit().path : o.audit_path;
-  auto log = audit::AuditLog::open(audit_path, pol->audit().fsync, clock);
+  audit::FsyncMode fsync = pol->audit().fsync == policy::FsyncMode::always ? audit::FsyncMode::always
+                           : pol->audit().fsync == policy::FsyncMode::never ? audit::FsyncMode::never
+                                                                             : audit::FsyncMode::batch;
+  auto log = audit::AuditLog::open(audit_path, fsync, clock);
   if (!log) {
     std::cerr << "mcp-warden: " << log.error().message << "\n";
     return k_exit_usage;
@@ -120,15 +123,23 @@ int run(const RunOptions& o, const std::vector<std::string>& command) {
   ro.grace_ms = o.grace_ms;
   ro.max_message_bytes = o.max_message_bytes;
   audit::AuditLog* audit_log = log->get();
+  // Records of one input chunk are written in one write(2), before that chunk's output leaves.
+  audit_log->begin_batch();
   transport::StdioRelay relay(
-      processor, **child, ro, [audit_log] { audit_log->flush(); },
+      processor, **child, ro,
+      [audit_log] {
+        if (auto st = audit_log->end_batch(); !st.ok())
+          std::cerr << "mcp-warden: audit write failed: " << st.error().message << "\n";
+        audit_log->begin_batch();
+      },
       [audit_log] { audit_log->tick(); });
   int status = relay.run(STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO, sigfd.get());
 
   processor.lifecycle("stop", fmt::format(R"({{"exit_status":{},"forwarded":{},"blocked":{},"invalid":{}}})",
                                           status, processor.stats().forwarded,
                                           processor.stats().blocked, processor.stats().invalid));
-  audit_log->close();
+  (void)audit_log->end_batch();
+  (void)audit_log->close();
   if (alerter) alerter->shutdown();
   return status;
 }

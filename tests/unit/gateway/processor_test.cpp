@@ -1,0 +1,148 @@
+#include "warden/gateway/processor.h"
+
+#include <gtest/gtest.h>
+
+namespace warden::gateway {
+namespace {
+
+using core::Direction;
+
+// Blocks tools/call of "forbidden", as a policy would.
+class DenyForbidden final : public MessageFilter {
+public:
+  const char* name() const override { return "deny-forbidden"; }
+  FilterStatus on_message(MessageContext& ctx) override {
+    if (ctx.message.method == "tools/call" && ctx.message.target == "forbidden") {
+      ctx.decision = core::Decision::block;
+      ctx.reply = codec::make_error_response(ctx.message.id, codec::k_policy_blocked, "denied");
+      return FilterStatus::Stop;
+    }
+    return FilterStatus::Continue;
+  }
+};
+
+struct Fixture : ::testing::Test {
+  Fixture() {
+    chain.add(std::make_unique<DenyForbidden>());
+    processor = std::make_unique<Processor>(session, chain, nullptr, nullptr, clock, codec::Limits{});
+  }
+  Output send(Direction d, const std::string& line) {
+    Output out;
+    processor->on_line(d, line, false, out);
+    return out;
+  }
+  util::ManualClock clock;
+  Session session{"srv", "sess"};
+  FilterChain chain;
+  std::unique_ptr<Processor> processor;
+};
+
+TEST_F(Fixture, ForwardsAllowedRequestByteExactAndItsResponse) {
+  std::string req = R"({"jsonrpc":"2.0", "id":1,"method":"tools/call","params":{"name":"echo"}})";
+  auto out = send(Direction::c2s, req);
+  EXPECT_EQ(out.to_server, req + "\n");
+  EXPECT_EQ(out.to_client, "");
+  std::string resp = R"({"jsonrpc":"2.0","id":1,"result":{"content":[]}})";
+  out = send(Direction::s2c, resp);
+  EXPECT_EQ(out.to_client, resp + "\n");
+  EXPECT_TRUE(session.pending_c2s().empty());
+}
+
+TEST_F(Fixture, BlockedRequestIsAnsweredAndNeverForwarded) {
+  auto out = send(Direction::c2s, R"({"jsonrpc":"2.0","id":"x","method":"tools\u002fcall","params":{"name":"forbidden"}})");
+  EXPECT_EQ(out.to_server, "");
+  EXPECT_EQ(out.to_client, R"({"jsonrpc":"2.0","id":"x","error":{"code":-32001,"message":"denied"}})" "\n");
+  EXPECT_TRUE(session.pending_c2s().empty());
+}
+
+TEST_F(Fixture, InvalidClientMessageGetsErrorWithItsId) {
+  auto out = send(Direction::c2s, R"({"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"a","name":"forbidden"}})");
+  EXPECT_EQ(out.to_server, "");
+  EXPECT_NE(out.to_client.find(R"("id":5,"error":{"code":-32600)"), std::string::npos) << out.to_client;
+  EXPECT_NE(out.to_client.find("duplicate key"), std::string::npos);
+  out = send(Direction::c2s, "not json at all");
+  EXPECT_NE(out.to_client.find(R"("id":null,"error":{"code":-32700)"), std::string::npos);
+}
+
+TEST_F(Fixture, NonJsonServerOutputIsDroppedNotForwarded) {
+  auto out = send(Direction::s2c, "Server listening on stdio...");
+  EXPECT_EQ(out.to_client, "");
+  EXPECT_EQ(processor->stats().dropped_non_json, 1u);
+}
+
+TEST_F(Fixture, UnmatchedResponsesAreDropped) {
+  auto out = send(Direction::s2c, R"({"jsonrpc":"2.0","id":99,"result":{}})");
+  EXPECT_EQ(out.to_client, "");
+}
+
+TEST_F(Fixture, ServerToClientRequestsAndTheirResponsesPass) {
+  std::string sampling = R"({"jsonrpc":"2.0","id":0,"method":"sampling/createMessage","params":{"messages":[]}})";
+  auto out = send(Direction::s2c, sampling);
+  EXPECT_EQ(out.to_client, sampling + "\n");
+  std::string answer = R"({"jsonrpc":"2.0","id":0,"result":{"role":"assistant"}})";
+  out = send(Direction::c2s, answer);
+  EXPECT_EQ(out.to_server, answer + "\n");
+}
+
+TEST_F(Fixture, DuplicateIdInFlightIsRefused) {
+  send(Direction::c2s, R"({"jsonrpc":"2.0","id":1,"method":"ping"})");
+  auto out = send(Direction::c2s, R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo"}})");
+  EXPECT_EQ(out.to_server, "");
+  EXPECT_NE(out.to_client.find("already in use"), std::string::npos);
+}
+
+TEST_F(Fixture, BatchesOnlyIn20250326) {
+  std::string batch = R"([{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","id":2,"method":"ping"}])";
+  send(Direction::c2s, R"({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18"}})");
+  send(Direction::s2c, R"({"jsonrpc":"2.0","id":0,"result":{"protocolVersion":"2025-06-18"}})");
+  EXPECT_EQ(session.protocol_version(), "2025-06-18");
+  auto out = send(Direction::c2s, batch);
+  EXPECT_EQ(out.to_server, "");
+  EXPECT_NE(out.to_client.find("batches are not allowed"), std::string::npos);
+
+  Session s2{"srv", "s2"};
+  Processor p2(s2, chain, nullptr, nullptr, clock, codec::Limits{});
+  Output o;
+  p2.on_line(Direction::c2s, R"({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-03-26"}})", false, o);
+  p2.on_line(Direction::s2c, R"({"jsonrpc":"2.0","id":0,"result":{"protocolVersion":"2025-03-26"}})", false, o);
+  Output ob;
+  p2.on_line(Direction::c2s, batch, false, ob);
+  EXPECT_EQ(ob.to_server, batch + "\n");
+  // A batch with a refused member: the rest is forwarded as a batch, the refusal answered as one.
+  Output oc;
+  p2.on_line(Direction::c2s, R"([{"jsonrpc":"2.0","id":3,"method":"ping"},{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"forbidden"}}])", false, oc);
+  EXPECT_EQ(oc.to_server, R"([{"jsonrpc":"2.0","id":3,"method":"ping"}])" "\n");
+  EXPECT_EQ(oc.to_client, R"([{"jsonrpc":"2.0","id":4,"error":{"code":-32001,"message":"denied"}}])" "\n");
+}
+
+TEST_F(Fixture, ServerExitAnswersEveryPendingRequest) {
+  send(Direction::c2s, R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"slow"}})");
+  send(Direction::c2s, R"({"jsonrpc":"2.0","id":"b","method":"resources/read","params":{"uri":"file:///x"}})");
+  Output out;
+  processor->on_server_exit("exited with status 7", out);
+  EXPECT_NE(out.to_client.find(R"("id":1,"error":{"code":-32002,"message":"mcp-warden: the server exited with status 7 before answering this tools/call request")"), std::string::npos) << out.to_client;
+  EXPECT_NE(out.to_client.find(R"("id":"b","error")"), std::string::npos);
+  EXPECT_TRUE(session.pending_c2s().empty());
+}
+
+TEST_F(Fixture, SessionlessVersionFromMeta) {
+  send(Direction::c2s, R"({"jsonrpc":"2.0","id":1,"method":"server/discover","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}})");
+  EXPECT_EQ(session.era(), codec::Era::sessionless);
+}
+
+TEST(DetailExcerpt, SmallAsJsonLargeAsCutString) {
+  codec::Decoder d;
+  auto r = d.decode(R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"e","arguments":{"a":1}}})");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(detail_excerpt(r->messages[0]), R"({"a":1})");
+  std::string big = R"({"jsonrpc":"2.0","id":1,"result":{"t":")" + std::string(10000, 'x') + "\"}}";
+  auto r2 = d.decode(big);
+  ASSERT_TRUE(r2.ok());
+  std::string ex = detail_excerpt(r2->messages[0], 100);
+  EXPECT_EQ(ex.front(), '"');
+  EXPECT_NE(ex.find("truncated, message was"), std::string::npos);
+  EXPECT_EQ(safe_excerpt("ok\xff\x01"), "ok\\xff\\x01");
+}
+
+}  // namespace
+}  // namespace warden::gateway
