@@ -12,7 +12,7 @@
 #include <cstring>
 #include <filesystem>
 
-#include "warden/util/json_writer.h"
+#include "warden/policy/model.h"
 
 namespace warden::audit {
 namespace {
@@ -183,6 +183,13 @@ Result<std::unique_ptr<AuditLog>> AuditLog::open(const std::string& path, FsyncM
   std::lock_guard lk(log->m_mu);
   WARDEN_TRY(log->recover(head));
   return log;
+}
+
+Result<std::unique_ptr<AuditLog>> AuditLog::open(const std::string& path, policy::FsyncMode mode,
+                                                 const util::Clock& clock,
+                                                 const AuditLogOptions& options) {
+  auto m = parse_fsync_mode(policy::fsync_name(mode));
+  return open(path, m.value_or(FsyncMode::always), clock, options);
 }
 
 Status AuditLog::recover(const Result<std::optional<Head>>& head_file) {
@@ -374,6 +381,13 @@ Status AuditLog::end_batch() {
   std::lock_guard lk(m_mu);
   if (m_batch_depth > 0) --m_batch_depth;
   if (m_batch_depth > 0 || m_pending.empty()) return Ok{};
+  if (!flush_locked()) return Error{0, m_error};
+  return Ok{};
+}
+
+Status AuditLog::flush() {
+  std::lock_guard lk(m_mu);
+  if (!m_fd.valid() || m_pending.empty()) return Ok{};
   if (!flush_locked()) return Error{0, m_error};
   return Ok{};
 }

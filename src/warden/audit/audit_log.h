@@ -39,6 +39,10 @@
 #include "warden/util/clock.h"
 #include "warden/util/result.h"
 
+namespace warden::policy {
+enum class FsyncMode;  // the policy's `audit.fsync` (policy/model.h)
+}
+
 namespace warden::audit {
 
 // always: fdatasync after every write. batch: fdatasync at most every 100 ms, from append() or
@@ -65,6 +69,10 @@ Result<std::optional<Head>> read_head_file(const std::string& head_path);
 class AuditLog {
 public:
   static Result<std::unique_ptr<AuditLog>> open(const std::string& path, FsyncMode mode,
+                                                const util::Clock& clock,
+                                                const AuditLogOptions& options = {});
+  // The same with the policy's `audit.fsync` value.
+  static Result<std::unique_ptr<AuditLog>> open(const std::string& path, policy::FsyncMode mode,
                                                 const util::Clock& clock,
                                                 const AuditLogOptions& options = {});
   ~AuditLog();
@@ -94,6 +102,11 @@ public:
   private:
     AuditLog* m_log;
   };
+
+  // Writes the lines of an open batch now, without ending it (a no-op outside a batch, where
+  // append() has already written). The relay calls it before it forwards a chunk's output, so
+  // nothing is forwarded that is not recorded.
+  Status flush();
 
   // Call from the owner's event loop (e.g. every 50 ms): in batch mode, fdatasync if data is
   // waiting and the interval has passed. Cheap when there is nothing to do.
