@@ -308,7 +308,8 @@ private:
     }
     if (n.IsMap()) {
       for (auto it = n.begin(); it != n.end(); ++it)
-        if (!walk_limits(it->first, depth + 1, count) || !walk_limits(it->second, depth + 1, count))
+        if (!walk_limits(YAML::Node(it->first), depth + 1, count) ||
+            !walk_limits(YAML::Node(it->second), depth + 1, count))
           return false;
     } else if (n.IsSequence()) {
       for (auto it = n.begin(); it != n.end(); ++it)
@@ -331,7 +332,9 @@ private:
     }
     std::map<std::string, int> seen;
     for (auto it = n.begin(); it != n.end(); ++it) {
-      const YAML::Node& k = it->first;
+      // Copies: yaml-cpp's iterator hands out a temporary pair, so references would dangle.
+      const YAML::Node k = it->first;
+      const YAML::Node v = it->second;
       if (!k.IsScalar()) {
         error(k.Mark(), fmt::format("a key {} is {}", where_text(path), kind_of(k)),
               "Keys are plain names");
@@ -346,7 +349,7 @@ private:
               "Keep only one of them");
         continue;
       }
-      fn(name, k, it->second);
+      fn(name, k, v);
     }
     return true;
   }
@@ -402,7 +405,8 @@ private:
   }
 
   std::optional<uint64_t> uint_value(const YAML::Node& v, const YAML::Node& k,
-                                     const std::string& path, uint64_t min, uint64_t max) {
+                                     const std::string& path, uint64_t min, uint64_t max,
+                                     uint64_t example) {
     if (v.IsScalar() && !is_string_tagged(v)) {
       const std::string& t = v.Scalar();
       uint64_t x = 0;
@@ -413,7 +417,7 @@ private:
     error(at(v, k),
           fmt::format("{} must be a whole number from {} to {}, got {}", path, min, max,
                       v.IsScalar() ? "'" + v.Scalar() + "'" : std::string(kind_of(v))),
-          fmt::format("Write a number like {}", std::max<uint64_t>(min, 1)));
+          fmt::format("Write a number like {}", example));
     return std::nullopt;
   }
 
@@ -573,7 +577,7 @@ private:
     size_t i = 0;
     for (auto it = v.begin(); it != v.end(); ++it, ++i) {
       std::string path = fmt::format("alerts.sinks[{}]", i);
-      const YAML::Node& s = *it;
+      const YAML::Node s = *it;
       if (s.IsScalar()) {
         if (s.Scalar() == "stderr") {
           m_policy->m_alerts.sinks.push_back(AlertSink{});
@@ -698,7 +702,7 @@ private:
                          a.tools = std::move(*l);
                        }
                      });
-                 if (nv.IsMap() && !has_key)
+                 if (nv.IsMap() && !has_key && !nv["api_key_sha256"])
                    error(nk.Mark(), fmt::format("{} has no api_key_sha256", path),
                          "Add api_key_sha256: the hex SHA-256 of the agent's API key");
                  m_policy->m_agents.push_back(std::move(a));
@@ -867,7 +871,8 @@ private:
             each_field(v, k, p, {"memory_mb", "processes", "open_files"},
                        "{memory_mb: 512, processes: 64, open_files: 256}",
                        [&](const std::string& l, const YAML::Node& lk, const YAML::Node& lv) {
-                         auto x = uint_value(lv, lk, child_path(p, l), 1, 1u << 20);
+                         auto x = uint_value(lv, lk, child_path(p, l), 1, 1u << 20,
+                                             l == "memory_mb" ? 512 : l == "processes" ? 64 : 256);
                          if (!x) return;
                          if (l == "memory_mb") sb.memory_mb = x;
                          else if (l == "processes") sb.processes = x;
@@ -912,7 +917,7 @@ private:
                 has_host = true;
               }
             } else if (f == "port") {
-              if (auto x = uint_value(v, k, fp, 1, 65535)) r.port = static_cast<uint16_t>(*x);
+              if (auto x = uint_value(v, k, fp, 1, 65535, 443)) r.port = static_cast<uint16_t>(*x);
             } else if (f == "inspect") {
               if (auto b = bool_value(v, k, fp)) r.inspect = *b;
             } else if (f == "inject") {
@@ -1074,7 +1079,9 @@ private:
                     "Write a string, number, true/false or null; use one_of for a list");
           } else if (f == "one_of") {
             if (!v.IsSequence() || v.size() == 0) {
-              error(at(v, k), fmt::format("{} must be a non-empty list, got {}", p, kind_of(v)),
+              error(at(v, k),
+                    v.IsSequence() ? fmt::format("{} is an empty list", p)
+                                   : fmt::format("{} must be a list, got {}", p, kind_of(v)),
                     "Write it as [outbound, broadcast]");
               return;
             }
@@ -1105,7 +1112,7 @@ private:
             am.regex = std::move(re);
             am.regex_text = *s;
           } else if (f == "max_length") {
-            am.max_length = uint_value(v, k, p, 0, uint64_t{1} << 40);
+            am.max_length = uint_value(v, k, p, 0, uint64_t{1} << 40, 1000);
           } else if (f == "email_domain") {
             auto l = string_list(v, k, p, "[example.com]", true, false);
             if (!l) return;

@@ -308,7 +308,7 @@ bool push_components(std::string_view p, std::vector<std::string_view>& parts, b
       continue;
     }
     if (check_tilde && c.front() == '~') {
-      why = "'~' is not expanded by the warden; write the absolute path";
+      why = "'~' is not expanded by the warden";
       return false;
     }
     parts.push_back(c);
