@@ -20,6 +20,9 @@ struct Pattern {
 // kinds overlap: the more specific pattern runs first (anthropic before openai, jwt before bearer).
 #define WARDEN_PEM_BEGIN R"(-----BEGIN[A-Z0-9 ]{0,40} PRIVATE KEY-----)"
 #define WARDEN_PEM_BODY R"((?:[A-Za-z0-9+/=:,\- \t\r\n]|\\[nrt/]))"
+// Where a token may start: the text start, a non-word byte, or right after a JSON escape such as
+// `\n` (a plain \b would see "nghp_..." as one word). Captured as \1 and written back.
+#define WARDEN_START R"((^|[^A-Za-z0-9_]|\\[nrtbf]|\\u[0-9A-Fa-f]{4}))"
 // A key name, then optional closing quote, `:` or `=`, optional opening quote (raw or escaped).
 #define WARDEN_ASSIGN R"((?:\\?"|')?[ \t]*[:=][ \t]*(?:\\?"|')?)"
 
@@ -28,33 +31,38 @@ constexpr Pattern k_patterns[] = {
      "[REDACTED:private_key]"},
     // A BEGIN line without its END (an excerpt cut short): redact what follows the marker.
     {"private_key", WARDEN_PEM_BEGIN WARDEN_PEM_BODY "*", "[REDACTED:private_key]"},
-    {"aws_access_key_id", R"(\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b)",
-     "[REDACTED:aws_access_key_id]"},
+    {"aws_access_key_id", WARDEN_START R"((?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b)",
+     R"(\1[REDACTED:aws_access_key_id])"},
     {"aws_secret_key",
      R"(((?i:aws[a-z0-9_\-]{0,20}secret[a-z0-9_\-]{0,20}|secret_?access_?key))" WARDEN_ASSIGN
      R"()[A-Za-z0-9/+=]{40,})",
      R"(\1[REDACTED:aws_secret_key])"},
-    {"github_token", R"(\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b)",
-     "[REDACTED:github_token]"},
-    {"slack_token", R"(\bxox[abprs]-[A-Za-z0-9\-]{10,250})", "[REDACTED:slack_token]"},
-    {"stripe_key", R"(\b[rs]k_live_[A-Za-z0-9]{20,247}\b)", "[REDACTED:stripe_key]"},
-    {"google_api_key", R"(\bAIza[0-9A-Za-z_\-]{35})", "[REDACTED:google_api_key]"},
-    {"anthropic_key", R"(\bsk-ant-[A-Za-z0-9_\-]{20,})", "[REDACTED:anthropic_key]"},
-    {"openai_key", R"(\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{20,})",
-     "[REDACTED:openai_key]"},
+    {"github_token",
+     WARDEN_START R"((?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b)",
+     R"(\1[REDACTED:github_token])"},
+    {"slack_token", WARDEN_START R"(xox[abprs]-[A-Za-z0-9\-]{10,250})",
+     R"(\1[REDACTED:slack_token])"},
+    {"stripe_key", WARDEN_START R"([rs]k_live_[A-Za-z0-9]{20,247}\b)",
+     R"(\1[REDACTED:stripe_key])"},
+    {"google_api_key", WARDEN_START R"(AIza[0-9A-Za-z_\-]{35})", R"(\1[REDACTED:google_api_key])"},
+    {"anthropic_key", WARDEN_START R"(sk-ant-[A-Za-z0-9_\-]{20,})", R"(\1[REDACTED:anthropic_key])"},
+    {"openai_key", WARDEN_START R"(sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{20,})",
+     R"(\1[REDACTED:openai_key])"},
     {"uuid_token",
-     R"(((?i:[a-z0-9_\-]{0,40}(?:token|api[_\-]?key|secret|password))" WARDEN_ASSIGN
+     R"(((?i:[a-z0-9_\-]{0,40}(?:token|api[_\-]?key|secret|password)))" WARDEN_ASSIGN
      R"()[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\b)",
      R"(\1[REDACTED:uuid_token])"},
-    {"jwt", R"(\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*)",
-     "[REDACTED:jwt]"},
-    {"bearer", R"(\b((?i:bearer)[ \t]+)[A-Za-z0-9\-._~+/]{8,}=*)", R"(\1[REDACTED:bearer])"},
-    {"npm_token", R"(\bnpm_[A-Za-z0-9]{36}\b)", "[REDACTED:npm_token]"},
+    {"jwt", WARDEN_START R"(eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*)",
+     R"(\1[REDACTED:jwt])"},
+    {"bearer", WARDEN_START R"(((?i:bearer)[ \t]+)[A-Za-z0-9\-._~+/]{8,}=*)",
+     R"(\1\2[REDACTED:bearer])"},
+    {"npm_token", WARDEN_START R"(npm_[A-Za-z0-9]{36}\b)", R"(\1[REDACTED:npm_token])"},
 };
 
 #undef WARDEN_PEM_BEGIN
 #undef WARDEN_PEM_BODY
 #undef WARDEN_ASSIGN
+#undef WARDEN_START
 
 RE2::Options regex_options() {
   RE2::Options o;
@@ -67,12 +75,14 @@ RE2::Options regex_options() {
 class Redactor {
 public:
   Redactor() : m_set(regex_options(), RE2::UNANCHORED) {
-    for (const auto& p : k_patterns) {
-      m_set.Add(p.regex, nullptr);
+    for (size_t i = 0; i < std::size(k_patterns); ++i) {
+      const auto& p = k_patterns[i];
+      // Set indices count only the patterns it accepted: keep our own map.
+      if (m_set.Add(p.regex, nullptr) >= 0) m_set_to_pattern.push_back(static_cast<int>(i));
       m_res.push_back(std::make_unique<RE2>(p.regex, regex_options()));
       if (m_kinds.empty() || m_kinds.back() != p.kind) m_kinds.emplace_back(p.kind);
     }
-    m_compiled = m_set.Compile();
+    m_compiled = m_set.Compile() && m_set_to_pattern.size() == std::size(k_patterns);
   }
 
   std::string redact(std::string_view text, int* count) const {
@@ -86,6 +96,8 @@ public:
       hits.clear();
       for (size_t i = 0; i < m_res.size(); ++i) hits.push_back(static_cast<int>(i));
       any = true;
+    } else {
+      for (int& h : hits) h = m_set_to_pattern[static_cast<size_t>(h)];
     }
     if (any) {
       std::sort(hits.begin(), hits.end());  // apply in table order
@@ -103,6 +115,7 @@ public:
 
 private:
   RE2::Set m_set;
+  std::vector<int> m_set_to_pattern;
   std::vector<std::unique_ptr<RE2>> m_res;
   std::vector<std::string> m_kinds;
   bool m_compiled = false;
