@@ -15,7 +15,7 @@ std::string policy_with_rules(int n) {
   for (int i = 0; i < n; ++i) y += "      tool_" + std::to_string(i) + ": {action: allow}\n";
   y += "      send_email:\n        args:\n          to: {email_domain: [example.com, example.org]}\n"
        "          subject: {max_length: 200}\n          kind: {regex: \"[a-z]+\"}\n"
-       "        rate: 1000000000/sec\n"
+       "        rate: 1000000/sec\n"
        "      read_file:\n        args:\n          path: {path_under: [/srv/data, /home/me/docs]}\n"
        "      fetch:\n        args:\n          url: {url_host: [\"*.example.com\", api.github.com]}\n"
        "      \"mail_*\": {action: deny}\n      \"*\": {action: deny}\n";

@@ -22,8 +22,19 @@ struct MessageContext {
   Session& session;
   core::Decision decision = core::Decision::allow;
   std::vector<core::Finding> findings;
-  std::string reply;  // a JSON-RPC message to answer the sender with when stopped
-  std::string tool;   // tool name for the audit record (requests and their responses)
+  // When a filter stops a request, the JSON-RPC error the sender gets. The processor writes it
+  // after the audit record, adding {"decision", "rule", "audit_seq"} as the error's data.
+  int error_code = 0;
+  std::string error_message;  // one line, without the "mcp-warden: " prefix
+  std::string rule;           // the policy rule or detector that decided, if any
+  std::string method;         // for responses: the method of the request they answer
+  std::string tool;           // tool name for the audit record (requests and their responses)
+
+  void stop_with_error(core::Decision d, int code, std::string message) {
+    decision = d;
+    error_code = code;
+    error_message = std::move(message);
+  }
 };
 
 class MessageFilter {

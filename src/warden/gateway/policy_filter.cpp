@@ -1,9 +1,6 @@
 #include "warden/gateway/policy_filter.h"
 
-#include <fmt/format.h>
-
 #include "warden/codec/codec.h"
-#include "warden/util/json_writer.h"
 
 namespace warden::gateway {
 
@@ -13,15 +10,8 @@ FilterStatus PolicyFilter::on_message(MessageContext& ctx) {
   policy::Verdict v = m_evaluator->evaluate(ctx.message);
   for (auto& f : v.findings) ctx.findings.push_back(std::move(f));
   if (v.decision == core::Decision::allow) return FilterStatus::Continue;
-  ctx.decision = v.decision;
-  std::string data;
-  util::JsonWriter w(data);
-  w.begin_object();
-  w.key("decision").string(core::decision_name(v.decision));
-  if (!v.rule.empty()) w.key("rule").string(v.rule);
-  w.end_object();
-  ctx.reply = codec::make_error_response(ctx.message.id, v.rpc_code ? v.rpc_code : codec::k_policy_blocked,
-                                         "mcp-warden: " + v.reason, data);
+  ctx.rule = v.rule;
+  ctx.stop_with_error(v.decision, v.rpc_code ? v.rpc_code : codec::k_policy_blocked, v.reason);
   return FilterStatus::Stop;
 }
 

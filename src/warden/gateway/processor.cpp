@@ -231,18 +231,16 @@ void Processor::on_message(Direction from, const codec::Message& m, bool in_batc
   if (m.kind == codec::Kind::request) {
     auto& pending = m_session.pending(from_client);
     if (pending.count(m.id.key())) {
-      ctx.decision = core::Decision::block;
       ctx.findings.push_back({"codec.duplicate_id", Severity::medium,
                               "request id is already in use by a request in flight",
                               m.id.to_json()});
-      ctx.reply = codec::make_error_response(m.id, codec::k_invalid_request,
-                                             "mcp-warden: refused: request id " + m.id.to_json() +
-                                                 " is already in use by a request in flight");
+      ctx.stop_with_error(core::Decision::block, codec::k_invalid_request,
+                          "refused: request id " + m.id.to_json() +
+                              " is already in use by a request in flight");
       status = FilterStatus::Stop;
     } else if (pending.size() >= k_max_pending) {
-      ctx.decision = core::Decision::block;
-      ctx.reply = codec::make_error_response(m.id, codec::k_internal_error,
-                                             "mcp-warden: too many requests in flight");
+      ctx.stop_with_error(core::Decision::block, codec::k_internal_error,
+                          "refused: too many requests in flight");
       status = FilterStatus::Stop;
     }
   } else if (m.kind == codec::Kind::response || m.kind == codec::Kind::error_response) {
@@ -256,6 +254,7 @@ void Processor::on_message(Direction from, const codec::Message& m, bool in_batc
       status = FilterStatus::Stop;
     } else {
       ctx.tool = it->second.tool;
+      ctx.method = it->second.method;
       latency = now - it->second.start_us;
       if (it->second.method == "initialize" && !m.protocol_version.empty())
         m_session.set_protocol_version(m.protocol_version);
@@ -283,7 +282,7 @@ void Processor::on_message(Direction from, const codec::Message& m, bool in_batc
   r.agent = m_session.agent();
   r.kind = record_kind(m.kind);
   r.direction = from;
-  r.method = m.method;
+  r.method = m.method.empty() ? ctx.method : m.method;
   r.tool = ctx.tool;
   if (m.id.type != codec::Id::Type::none) r.id = m.id.to_json();
   r.decision = ctx.decision;
@@ -291,7 +290,7 @@ void Processor::on_message(Direction from, const codec::Message& m, bool in_batc
   r.latency_us = latency;
   r.detail = detail_excerpt(m);
   uint64_t seq = record(r);
-  alert(ctx.findings, ctx.tool, m.method, seq);
+  alert(ctx.findings, ctx.tool, r.method, seq);
 
   std::string& to_peer = from_client ? out.to_server : out.to_client;
   std::string& to_sender = from_client ? out.to_client : out.to_server;
@@ -306,12 +305,21 @@ void Processor::on_message(Direction from, const codec::Message& m, bool in_batc
     return;
   }
   modified = true;
-  if (ctx.reply.empty()) return;
+  if (ctx.error_code == 0 || m.kind != codec::Kind::request) return;  // dropped silently
+  std::string data;
+  util::JsonWriter w(data);
+  w.begin_object();
+  w.key("decision").string(core::decision_name(ctx.decision));
+  if (!ctx.rule.empty()) w.key("rule").string(ctx.rule);
+  if (seq) w.key("audit_seq").integer(static_cast<int64_t>(seq));
+  w.end_object();
+  std::string reply =
+      codec::make_error_response(m.id, ctx.error_code, "mcp-warden: " + ctx.error_message, data);
   if (in_batch) {
     if (reply_batch.size() > 1) reply_batch += ',';
-    reply_batch += ctx.reply;
+    reply_batch += reply;
   } else {
-    to_sender += ctx.reply;
+    to_sender += reply;
     to_sender += '\n';
   }
 }

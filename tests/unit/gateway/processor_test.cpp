@@ -13,16 +13,16 @@ public:
   const char* name() const override { return "deny-forbidden"; }
   FilterStatus on_message(MessageContext& ctx) override {
     if (ctx.message.method == "tools/call" && ctx.message.target == "forbidden") {
-      ctx.decision = core::Decision::block;
-      ctx.reply = codec::make_error_response(ctx.message.id, codec::k_policy_blocked, "denied");
+      ctx.rule = "test.rule";
+      ctx.stop_with_error(core::Decision::block, codec::k_policy_blocked, "denied");
       return FilterStatus::Stop;
     }
     return FilterStatus::Continue;
   }
 };
 
-struct Fixture : ::testing::Test {
-  Fixture() {
+struct ProcessorTest : ::testing::Test {
+  ProcessorTest() {
     chain.add(std::make_unique<DenyForbidden>());
     processor = std::make_unique<Processor>(session, chain, nullptr, nullptr, clock, codec::Limits{});
   }
@@ -37,7 +37,7 @@ struct Fixture : ::testing::Test {
   std::unique_ptr<Processor> processor;
 };
 
-TEST_F(Fixture, ForwardsAllowedRequestByteExactAndItsResponse) {
+TEST_F(ProcessorTest, ForwardsAllowedRequestByteExactAndItsResponse) {
   std::string req = R"({"jsonrpc":"2.0", "id":1,"method":"tools/call","params":{"name":"echo"}})";
   auto out = send(Direction::c2s, req);
   EXPECT_EQ(out.to_server, req + "\n");
@@ -48,14 +48,14 @@ TEST_F(Fixture, ForwardsAllowedRequestByteExactAndItsResponse) {
   EXPECT_TRUE(session.pending_c2s().empty());
 }
 
-TEST_F(Fixture, BlockedRequestIsAnsweredAndNeverForwarded) {
+TEST_F(ProcessorTest, BlockedRequestIsAnsweredAndNeverForwarded) {
   auto out = send(Direction::c2s, R"({"jsonrpc":"2.0","id":"x","method":"tools\u002fcall","params":{"name":"forbidden"}})");
   EXPECT_EQ(out.to_server, "");
-  EXPECT_EQ(out.to_client, R"({"jsonrpc":"2.0","id":"x","error":{"code":-32001,"message":"denied"}})" "\n");
+  EXPECT_EQ(out.to_client, R"({"jsonrpc":"2.0","id":"x","error":{"code":-32001,"message":"mcp-warden: denied","data":{"decision":"block","rule":"test.rule"}}})" "\n");
   EXPECT_TRUE(session.pending_c2s().empty());
 }
 
-TEST_F(Fixture, InvalidClientMessageGetsErrorWithItsId) {
+TEST_F(ProcessorTest, InvalidClientMessageGetsErrorWithItsId) {
   auto out = send(Direction::c2s, R"({"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"a","name":"forbidden"}})");
   EXPECT_EQ(out.to_server, "");
   EXPECT_NE(out.to_client.find(R"("id":5,"error":{"code":-32600)"), std::string::npos) << out.to_client;
@@ -64,18 +64,18 @@ TEST_F(Fixture, InvalidClientMessageGetsErrorWithItsId) {
   EXPECT_NE(out.to_client.find(R"("id":null,"error":{"code":-32700)"), std::string::npos);
 }
 
-TEST_F(Fixture, NonJsonServerOutputIsDroppedNotForwarded) {
+TEST_F(ProcessorTest, NonJsonServerOutputIsDroppedNotForwarded) {
   auto out = send(Direction::s2c, "Server listening on stdio...");
   EXPECT_EQ(out.to_client, "");
   EXPECT_EQ(processor->stats().dropped_non_json, 1u);
 }
 
-TEST_F(Fixture, UnmatchedResponsesAreDropped) {
+TEST_F(ProcessorTest, UnmatchedResponsesAreDropped) {
   auto out = send(Direction::s2c, R"({"jsonrpc":"2.0","id":99,"result":{}})");
   EXPECT_EQ(out.to_client, "");
 }
 
-TEST_F(Fixture, ServerToClientRequestsAndTheirResponsesPass) {
+TEST_F(ProcessorTest, ServerToClientRequestsAndTheirResponsesPass) {
   std::string sampling = R"({"jsonrpc":"2.0","id":0,"method":"sampling/createMessage","params":{"messages":[]}})";
   auto out = send(Direction::s2c, sampling);
   EXPECT_EQ(out.to_client, sampling + "\n");
@@ -84,14 +84,14 @@ TEST_F(Fixture, ServerToClientRequestsAndTheirResponsesPass) {
   EXPECT_EQ(out.to_server, answer + "\n");
 }
 
-TEST_F(Fixture, DuplicateIdInFlightIsRefused) {
+TEST_F(ProcessorTest, DuplicateIdInFlightIsRefused) {
   send(Direction::c2s, R"({"jsonrpc":"2.0","id":1,"method":"ping"})");
   auto out = send(Direction::c2s, R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo"}})");
   EXPECT_EQ(out.to_server, "");
   EXPECT_NE(out.to_client.find("already in use"), std::string::npos);
 }
 
-TEST_F(Fixture, BatchesOnlyIn20250326) {
+TEST_F(ProcessorTest, BatchesOnlyIn20250326) {
   std::string batch = R"([{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","id":2,"method":"ping"}])";
   send(Direction::c2s, R"({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18"}})");
   send(Direction::s2c, R"({"jsonrpc":"2.0","id":0,"result":{"protocolVersion":"2025-06-18"}})");
@@ -112,10 +112,10 @@ TEST_F(Fixture, BatchesOnlyIn20250326) {
   Output oc;
   p2.on_line(Direction::c2s, R"([{"jsonrpc":"2.0","id":3,"method":"ping"},{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"forbidden"}}])", false, oc);
   EXPECT_EQ(oc.to_server, R"([{"jsonrpc":"2.0","id":3,"method":"ping"}])" "\n");
-  EXPECT_EQ(oc.to_client, R"([{"jsonrpc":"2.0","id":4,"error":{"code":-32001,"message":"denied"}}])" "\n");
+  EXPECT_EQ(oc.to_client, R"([{"jsonrpc":"2.0","id":4,"error":{"code":-32001,"message":"mcp-warden: denied","data":{"decision":"block","rule":"test.rule"}}}])" "\n");
 }
 
-TEST_F(Fixture, ServerExitAnswersEveryPendingRequest) {
+TEST_F(ProcessorTest, ServerExitAnswersEveryPendingRequest) {
   send(Direction::c2s, R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"slow"}})");
   send(Direction::c2s, R"({"jsonrpc":"2.0","id":"b","method":"resources/read","params":{"uri":"file:///x"}})");
   Output out;
@@ -125,7 +125,7 @@ TEST_F(Fixture, ServerExitAnswersEveryPendingRequest) {
   EXPECT_TRUE(session.pending_c2s().empty());
 }
 
-TEST_F(Fixture, SessionlessVersionFromMeta) {
+TEST_F(ProcessorTest, SessionlessVersionFromMeta) {
   send(Direction::c2s, R"({"jsonrpc":"2.0","id":1,"method":"server/discover","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}})");
   EXPECT_EQ(session.era(), codec::Era::sessionless);
 }
