@@ -231,6 +231,10 @@ int StdioRelay::run(int in_fd, int out_fd, int err_fd, int signal_fd) {
     if (now >= next_tick) {
       if (m_on_tick) m_on_tick();
       next_tick = now + m_options.tick_ms;
+      if (!m_child.exit() && m_child.try_wait()) {  // belt and braces for a missed SIGCHLD
+        drain_until = now + k_drain_ms;
+        term_at = kill_at = -1;
+      }
     }
     if (term_at >= 0 && now >= term_at && !m_child.exit()) {
       m_child.terminate();
