@@ -118,24 +118,52 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-// True if a URI's path has `.` or `..` segments or percent-encoded dots, slashes or backslashes,
-// any of which could walk a glob like file:///docs/* out of its directory.
-bool has_dot_segments(std::string_view uri) {
+bool is_unreserved(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '.' || c == '_' || c == '~';
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  c = static_cast<char>(c | 0x20);
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
+// A URI that a server could read as another URI than the one the rules were matched against:
+// `.`/`..` path segments, a backslash, an uppercase scheme, a malformed percent escape, or a
+// percent-encoded unreserved character, '/', '\' or NUL (RFC 3986 never needs those encoded).
+// Returns the reason, or nullptr when the URI is canonical enough to match literally.
+const char* ambiguous_uri(std::string_view uri) {
+  if (uri.find('\\') != std::string_view::npos) return "a backslash";
+  size_t colon = uri.find(':');
+  if (colon != std::string_view::npos)
+    for (char c : uri.substr(0, colon))
+      if (c >= 'A' && c <= 'Z') return "an uppercase scheme";
   std::string_view path = uri.substr(0, std::min(uri.size(), uri.find_first_of("?#")));
   size_t i = 0;
   while (i <= path.size()) {
     size_t slash = path.find('/', i);
     if (slash == std::string_view::npos) slash = path.size();
     std::string_view seg = path.substr(i, slash - i);
-    if (seg == "." || seg == "..") return true;
+    if (seg == "." || seg == "..") return "'.' or '..' path segments";
     i = slash + 1;
   }
-  for (size_t p = path.find('%'); p != std::string_view::npos; p = path.find('%', p + 1)) {
-    if (p + 2 >= path.size()) continue;
-    char a = path[p + 1], b = static_cast<char>(path[p + 2] | 0x20);
-    if ((a == '2' && (b == 'e' || b == 'f')) || (a == '5' && b == 'c')) return true;
+  for (size_t p = uri.find('%'); p != std::string_view::npos; p = uri.find('%', p + 1)) {
+    int hi = p + 2 < uri.size() ? hex_value(uri[p + 1]) : -1;
+    int lo = p + 2 < uri.size() ? hex_value(uri[p + 2]) : -1;
+    if (hi < 0 || lo < 0) return "a malformed percent escape";
+    char c = static_cast<char>(hi * 16 + lo);
+    if (is_unreserved(c) || c == '/' || c == '\\' || c == '\0')
+      return "a percent-encoded character that needs no encoding";
   }
-  return false;
+  return nullptr;
+}
+
+// True if the set has a rule other than "*", i.e. a literal URI could matter.
+bool has_specific_rules(const RuleSet& set) {
+  return std::any_of(set.rules().begin(), set.rules().end(),
+                     [](const Rule& r) { return r.pattern != "*"; });
 }
 
 std::string current_dir() {
@@ -198,12 +226,13 @@ Verdict Evaluator::decide(const codec::Message& m, RuleKind kind) {
                  {}, truncate_utf8(m.target, k_evidence_max_bytes));
 
   const RuleSet& set = m_server->rules(kind);
-  const std::string section = fmt::format("servers.{}.{}", m_server->name, section_name(kind));
+  // Only formatted on the paths that refuse: the allow path does not allocate.
+  auto section = [&] { return fmt::format("servers.{}.{}", m_server->name, section_name(kind)); };
   if (m.target.empty())
     return block(k_detector_denied, core::Severity::medium,
                  fmt::format("{} without a {} name on server '{}' is refused", m.method,
                              kind == RuleKind::resource ? "URI" : what, m_server->name),
-                 section, {});
+                 section(), {});
 
   const Rule* r = set.find(m.target);
   if (!r) {
@@ -211,12 +240,13 @@ Verdict Evaluator::decide(const codec::Message& m, RuleKind kind) {
         set.configured()
             ? fmt::format("{} '{}' on server '{}' is denied: no rule in {} matches it (add {} or a "
                           "\"*\" rule), and what the policy does not list is denied",
-                          what, m.target, m_server->name, section,
-                          fmt::format("{}.{}", section, m.target))
+                          what, m.target, m_server->name, section(),
+                          fmt::format("{}.{}", section(), m.target))
             : fmt::format("{} '{}' on server '{}' is denied: the server entry has no {} section "
                           "(add {}.{}), and what the policy does not list is denied",
-                          what, m.target, m_server->name, section_name(kind), section, m.target);
-    return block(k_detector_denied, core::Severity::medium, std::move(reason), section,
+                          what, m.target, m_server->name, section_name(kind), section(),
+                          m.target);
+    return block(k_detector_denied, core::Severity::medium, std::move(reason), section(),
                  truncate_utf8(m.target, k_evidence_max_bytes));
   }
   v.matched = r;
@@ -227,13 +257,17 @@ Verdict Evaluator::decide(const codec::Message& m, RuleKind kind) {
                              m_server->name, r->path),
                  r->path, truncate_utf8(m.target, k_evidence_max_bytes));
 
-  if (kind == RuleKind::resource && r->pattern != "*" && r->pattern != m.target &&
-      has_dot_segments(m.target))
-    return block(k_detector_denied, core::Severity::medium,
-                 fmt::format("resource '{}' on server '{}' is refused: its URI has '.' or '..' "
-                             "segments or encoded separators, which could step out of {}",
-                             m.target, m_server->name, r->path),
-                 r->path, truncate_utf8(m.target, k_evidence_max_bytes));
+  // A resource rule is matched on the URI as written; a URI the server could read differently
+  // (../, %65, FILE:) could reach what a more specific rule denies, so it is refused unless it
+  // matched an exact rule or "*" is the only rule.
+  if (kind == RuleKind::resource && r->pattern != m.target && has_specific_rules(set)) {
+    if (const char* why = ambiguous_uri(m.target))
+      return block(k_detector_denied, core::Severity::medium,
+                   fmt::format("resource '{}' on server '{}' is refused: its URI has {}, so it "
+                               "could reach what another rule in {} decides; use the canonical URI",
+                               m.target, m_server->name, why, section()),
+                   r->path, truncate_utf8(m.target, k_evidence_max_bytes));
+  }
 
   if (!r->args.empty()) {
     element args;

@@ -592,14 +592,45 @@ servers:
   Verdict v = read("file:///docs/../etc/passwd");
   EXPECT_EQ(v.decision, k_block);
   EXPECT_EQ(v.reason, "resource 'file:///docs/../etc/passwd' on server 's' is refused: its URI "
-                      "has '.' or '..' segments or encoded separators, which could step out of "
-                      "servers.s.resources[\"file:///docs/*\"]");
+                      "has '.' or '..' path segments, so it could reach what another rule in "
+                      "servers.s.resources decides; use the canonical URI");
   EXPECT_EQ(read("file:///docs/%2e%2e/etc/passwd").decision, k_block);
   EXPECT_EQ(read("file:///docs/x%2Fy").decision, k_block);
   EXPECT_EQ(read("file:///docs/./a.md").decision, k_block);
   EXPECT_EQ(read("file:///docs/a..b.md").decision, k_allow);  // not a segment
+  EXPECT_EQ(read("file:///docs/My%20File.md").decision, k_allow);  // a space needs encoding
   // unsubscribe is not a read: allowed.
   EXPECT_EQ(read("file:///etc/passwd", "resources/unsubscribe").decision, k_allow);
+}
+
+TEST_F(PolicyEvaluator, NonCanonicalUrisCannotFallThroughToStar) {
+  load(R"(version: 1
+servers:
+  s:
+    resources:
+      "file:///secret/*": {action: deny}
+      "file:///vault/key": {action: deny}
+      "*": {action: allow}
+)");
+  auto read = [&](std::string_view uri) {
+    return line(std::string(R"({"jsonrpc":"2.0","id":1,"method":"resources/read","params":{"uri":")") +
+                std::string(uri) + "\"}}");
+  };
+  EXPECT_EQ(read("file:///public/a.md").decision, k_allow);
+  EXPECT_EQ(read("file:///secret/a.md").decision, k_block);
+  EXPECT_EQ(read("file:///public/../secret/a.md").decision, k_block);
+  EXPECT_EQ(read("file:///secr%65t/a.md").decision, k_block);
+  EXPECT_EQ(read("file:///vault/k%65y").decision, k_block);
+  EXPECT_EQ(read("FILE:///vault/key").decision, k_block);
+  EXPECT_EQ(read("file:///vault\\\\key").decision, k_block);
+  EXPECT_EQ(read("file:///public/%zz").decision, k_block);
+  EXPECT_EQ(read("file:///public/%00").decision, k_block);
+  EXPECT_EQ(read("file:///public/a%20b.md").decision, k_allow);
+  Verdict v = read("file:///secr%65t/a.md");
+  EXPECT_EQ(v.reason, "resource 'file:///secr%65t/a.md' on server 's' is refused: its URI has a "
+                      "percent-encoded character that needs no encoding, so it could reach what "
+                      "another rule in servers.s.resources decides; use the canonical URI");
+  EXPECT_EQ(v.rule, "servers.s.resources.*");
 }
 
 TEST_F(PolicyEvaluator, NullServerFailsClosed) {
