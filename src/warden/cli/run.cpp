@@ -76,6 +76,7 @@ int run(const RunOptions& o, const std::vector<std::string>& command) {
   for (int s : {SIGINT, SIGTERM, SIGHUP, SIGCHLD}) sigaddset(&mask, s);
   pthread_sigmask(SIG_BLOCK, &mask, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  signal(SIGXFSZ, SIG_IGN);  // a full or capped disk shows up as a failed write, handled below
   util::UniqueFd sigfd(signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC));
 
   const auto& clock = util::SystemClock::instance();
@@ -128,12 +129,16 @@ int run(const RunOptions& o, const std::vector<std::string>& command) {
   transport::StdioRelay relay(
       processor, **child, ro,
       [audit_log] {
-        if (auto st = audit_log->end_batch(); !st.ok())
-          std::cerr << "mcp-warden: audit write failed: " << st.error().message << "\n";
+        auto st = audit_log->end_batch();
         audit_log->begin_batch();
+        if (st.ok()) return true;
+        std::cerr << "mcp-warden: audit log write failed: " << st.error().message
+                  << "; stopping the server (fail closed: no unaudited traffic)\n";
+        return false;
       },
       [audit_log] { audit_log->tick(); });
   int status = relay.run(STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO, sigfd.get());
+  if (relay.failed_closed()) status = k_exit_usage;
 
   processor.lifecycle("stop", fmt::format(R"({{"exit_status":{},"forwarded":{},"blocked":{},"invalid":{}}})",
                                           status, processor.stats().forwarded,

@@ -149,7 +149,7 @@ void LineFramer::drain(const std::function<void(std::string_view, bool)>& on_lin
 }
 
 StdioRelay::StdioRelay(gateway::Processor& processor, ChildProcess& child, RelayOptions options,
-                       std::function<void()> before_flush, std::function<void()> on_tick)
+                       std::function<bool()> before_flush, std::function<void()> on_tick)
     : m_processor(processor), m_child(child), m_options(options),
       m_before_flush(std::move(before_flush)), m_on_tick(std::move(on_tick)) {}
 
@@ -169,8 +169,19 @@ int StdioRelay::run(int in_fd, int out_fd, int err_fd, int signal_fd) {
   int64_t next_tick = now_ms() + m_options.tick_ms;
   std::vector<char> errbuf(64 * 1024);
 
+  size_t client_mark = 0, server_mark = 0;  // output sizes before the current chunk
   auto flush = [&] {
-    if (m_before_flush) m_before_flush();
+    if (m_before_flush && !m_before_flush()) {
+      // The audit log refused this chunk's records: forward none of it, and stop.
+      out.to_client.resize(client_mark);
+      out.to_server.resize(server_mark);
+      if (!m_failed_closed) {
+        m_failed_closed = true;
+        stdin_open = false;
+        m_child.terminate();
+        kill_at = now_ms() + m_options.grace_ms;
+      }
+    }
     if (client_out_ok && !write_some(out_fd, out.to_client, client_off)) {
       client_out_ok = false;  // the client went away: shut down as on EOF
       stdin_open = false;
@@ -185,6 +196,8 @@ int StdioRelay::run(int in_fd, int out_fd, int err_fd, int signal_fd) {
     }
     compact(out.to_client, client_off);
     compact(out.to_server, server_off);
+    client_mark = out.to_client.size();
+    server_mark = out.to_server.size();
   };
   auto begin_shutdown = [&](bool signalled) {
     int64_t now = now_ms();
@@ -302,7 +315,7 @@ int StdioRelay::run(int in_fd, int out_fd, int err_fd, int signal_fd) {
   }
   const ChildExit exit = *m_child.exit();
   m_processor.on_server_exit(exit.describe(), out);
-  if (m_before_flush) m_before_flush();
+  if (m_before_flush) (void)m_before_flush();  // the errors go out even if unrecorded
   if (client_out_ok && client_off < out.to_client.size())
     write_all_blocking(out_fd, out.to_client.data() + client_off, out.to_client.size() - client_off);
   if (in_flags >= 0) fcntl(in_fd, F_SETFL, in_flags);

@@ -22,8 +22,11 @@ class StdioRelay {
 public:
   // `before_flush` runs after a chunk of input was processed and before its output is written
   // (the audit log writes its records there, so nothing is forwarded before it is recorded).
+  // If it returns false (the records could not be written) the chunk's output is discarded and
+  // the relay shuts the server down: no unaudited traffic passes (fail closed).
   StdioRelay(gateway::Processor& processor, ChildProcess& child, RelayOptions options,
-             std::function<void()> before_flush, std::function<void()> on_tick);
+             std::function<bool()> before_flush, std::function<void()> on_tick);
+  bool failed_closed() const { return m_failed_closed; }
   // Relays until the server has exited and its output is drained. Returns the exit code for the
   // warden: the server's status, or 128+signal. `signal_fd` is a signalfd for SIGINT, SIGTERM,
   // SIGHUP and SIGCHLD (blocked by the caller before any thread starts).
@@ -33,8 +36,9 @@ private:
   gateway::Processor& m_processor;
   ChildProcess& m_child;
   RelayOptions m_options;
-  std::function<void()> m_before_flush;
+  std::function<bool()> m_before_flush;
   std::function<void()> m_on_tick;
+  bool m_failed_closed = false;
 };
 
 // Newline framing over a growable buffer that keeps SIMDJSON padding after every line, so the
