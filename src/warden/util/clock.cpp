@@ -24,13 +24,29 @@ const SystemClock& SystemClock::instance() {
 std::string format_rfc3339_us(int64_t unix_us) {
   time_t secs = static_cast<time_t>(unix_us / 1'000'000);
   long frac = static_cast<long>(unix_us % 1'000'000);
-  if (frac < 0) { frac += 1'000'000; --secs; }
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
-  return buf;
+  if (frac < 0) {
+    frac += 1'000'000;
+    --secs;
+  }
+  // The date and time change once a second; the audit log asks many times a second.
+  thread_local time_t cached_secs = -1;
+  thread_local char cached[24];
+  if (secs != cached_secs) {
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    std::snprintf(cached, sizeof cached, "%04d-%02d-%02dT%02d:%02d:%02d.", tm.tm_year + 1900,
+                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    cached_secs = secs;
+  }
+  std::string out(cached);
+  char digits[8];
+  for (int i = 5; i >= 0; --i) {
+    digits[i] = static_cast<char>('0' + frac % 10);
+    frac /= 10;
+  }
+  out.append(digits, 6);
+  out += 'Z';
+  return out;
 }
 
 bool parse_rfc3339_us(const std::string& s, int64_t& unix_us) {
