@@ -146,3 +146,50 @@ TEST(DetailExcerpt, SmallAsJsonLargeAsCutString) {
 
 }  // namespace
 }  // namespace warden::gateway
+
+// The processor with a real audit log: one record per message, the refusal's audit_seq in the
+// error the client sees, and responses recorded under their request's method and tool.
+#include "warden/audit/audit_log.h"
+#include "warden/audit/verify.h"
+
+#include <fstream>
+#include <unistd.h>
+
+namespace warden::gateway {
+namespace {
+
+TEST(ProcessorAudit, RecordsEveryMessageAndNamesTheSeqInRefusals) {
+  char dir[] = "/tmp/warden-proc-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  std::string path = std::string(dir) + "/audit.jsonl";
+  util::ManualClock clock;
+  auto log = audit::AuditLog::open(path, audit::FsyncMode::never, clock);
+  ASSERT_TRUE(log.ok()) << log.error().message;
+  Session session{"srv", "sess-1"};
+  FilterChain chain;
+  chain.add(std::make_unique<DenyForbidden>());
+  Processor p(session, chain, log->get(), nullptr, clock, codec::Limits{});
+  Output out;
+  p.on_line(Direction::c2s, R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"token":"ghp_abcdefghijklmnopqrstuvwxyz0123456789"}}})", false, out);
+  clock.advance_us(250);
+  p.on_line(Direction::s2c, R"({"jsonrpc":"2.0","id":1,"result":{"content":[]}})", false, out);
+  p.on_line(Direction::c2s, R"({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"forbidden"}})", false, out);
+  EXPECT_NE(out.to_client.find(R"("data":{"decision":"block","rule":"test.rule","audit_seq":3})"), std::string::npos) << out.to_client;
+  ASSERT_TRUE((*log)->close().ok());
+
+  std::ifstream f(path);
+  std::vector<std::string> lines;
+  for (std::string l; std::getline(f, l);) lines.push_back(l);
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_NE(lines[0].find(R"("kind":"request","direction":"c2s","method":"tools/call","tool":"echo","id":1,"decision":"allow")"), std::string::npos) << lines[0];
+  EXPECT_EQ(lines[0].find("ghp_abcdefghijklmnopqrstuvwxyz0123456789"), std::string::npos) << "secret not redacted: " << lines[0];
+  EXPECT_NE(lines[1].find(R"("kind":"response","direction":"s2c","method":"tools/call","tool":"echo","id":1,"decision":"allow","findings":[],"latency_us":250)"), std::string::npos) << lines[1];
+  EXPECT_NE(lines[2].find(R"("decision":"block")"), std::string::npos);
+  EXPECT_TRUE(audit::verify_file(path).ok());
+  unlink((path + ".head").c_str());
+  unlink(path.c_str());
+  rmdir(dir);
+}
+
+}  // namespace
+}  // namespace warden::gateway
