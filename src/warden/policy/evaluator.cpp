@@ -1,9 +1,8 @@
 #include "warden/policy/evaluator.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <climits>
+#include <unistd.h>
 
 #include <fmt/format.h>
 #include <re2/re2.h>
@@ -113,8 +112,10 @@ std::string join_strings(const std::vector<std::string>& v) {
 }
 
 std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -172,10 +173,10 @@ std::string current_dir() {
   return buf;
 }
 
-}  // namespace
+} // namespace
 
 struct Evaluator::Violation {
-  std::string message;  // "argument 'to' ..."
+  std::string message; // "argument 'to' ..."
 };
 
 Evaluator::Evaluator(std::shared_ptr<const Policy> policy, const ServerPolicy* server,
@@ -190,11 +191,14 @@ Verdict Evaluator::evaluate(const codec::Message& m) {
   try {
     if (m.kind != codec::Kind::request && m.kind != codec::Kind::notification) return {};
     RuleKind kind;
-    if (m.method == "tools/call") kind = RuleKind::tool;
-    else if (m.method == "prompts/get") kind = RuleKind::prompt;
+    if (m.method == "tools/call")
+      kind = RuleKind::tool;
+    else if (m.method == "prompts/get")
+      kind = RuleKind::prompt;
     else if (m.method == "resources/read" || m.method == "resources/subscribe")
       kind = RuleKind::resource;
-    else return {};
+    else
+      return {};
     return finish(decide(m, kind));
   } catch (...) {
     // Out of memory or a bug below: fail closed.
@@ -215,7 +219,7 @@ Verdict Evaluator::decide(const codec::Message& m, RuleKind kind) {
     v.reason = std::move(reason);
     v.rule = std::move(rule);
     v.findings.push_back({detector, sev, v.reason, std::move(evidence)});
-    return std::move(v);  // v is captured by reference: move it out
+    return std::move(v); // v is captured by reference: move it out
   };
 
   if (!m_policy || !m_server)
@@ -244,8 +248,7 @@ Verdict Evaluator::decide(const codec::Message& m, RuleKind kind) {
                           fmt::format("{}.{}", section(), m.target))
             : fmt::format("{} '{}' on server '{}' is denied: the server entry has no {} section "
                           "(add {}.{}), and what the policy does not list is denied",
-                          what, m.target, m_server->name, section_name(kind), section(),
-                          m.target);
+                          what, m.target, m_server->name, section_name(kind), section(), m.target);
     return block(k_detector_denied, core::Severity::medium, std::move(reason), section(),
                  truncate_utf8(m.target, k_evidence_max_bytes));
   }
@@ -314,8 +317,8 @@ Verdict Evaluator::decide(const codec::Message& m, RuleKind kind) {
   return v;
 }
 
-bool Evaluator::check_args(const Rule& rule, std::string_view target, element args,
-                           bool has_args, RuleKind kind, Verdict& v) {
+bool Evaluator::check_args(const Rule& rule, std::string_view target, element args, bool has_args,
+                           RuleKind kind, Verdict& v) {
   const char* what = rule_kind_name(kind);
   simdjson::dom::object obj;
   if (has_args && args.get(obj) != simdjson::SUCCESS) has_args = false;
@@ -334,8 +337,8 @@ bool Evaluator::check_args(const Rule& rule, std::string_view target, element ar
     }
     if (!present) {
       if (am.optional) continue;
-      bad.message = fmt::format("argument '{}' is required by the policy but missing from the call",
-                                am.name);
+      bad.message =
+          fmt::format("argument '{}' is required by the policy but missing from the call", am.name);
     } else if (check_value(am, value, bad)) {
       continue;
     } else {
@@ -349,8 +352,8 @@ bool Evaluator::check_args(const Rule& rule, std::string_view target, element ar
       v.reason = message;
       ok = false;
     }
-    v.findings.push_back(
-        {k_detector_arg_violation, core::Severity::medium, std::move(message), std::move(evidence)});
+    v.findings.push_back({k_detector_arg_violation, core::Severity::medium, std::move(message),
+                          std::move(evidence)});
   }
   return ok;
 }
@@ -411,30 +414,33 @@ bool Evaluator::check_value(const ArgMatcher& am, element value, Violation& out)
 }
 
 bool Evaluator::check_string_list(const ArgMatcher& am, element value, Violation& out) {
-  const char* matcher = am.email_domain ? "email_domain" : am.path_under ? "path_under" : "url_host";
+  const char* matcher = am.email_domain ? "email_domain"
+                        : am.path_under ? "path_under"
+                                        : "url_host";
   auto check_one = [&](std::string_view s) -> bool {
     if (am.email_domain) {
       size_t start = 0;
       while (true) {
         size_t comma = s.find(',', start);
-        std::string_view addr =
-            trim(s.substr(start, comma == std::string_view::npos ? std::string_view::npos
-                                                                  : comma - start));
+        std::string_view addr = trim(s.substr(
+            start, comma == std::string_view::npos ? std::string_view::npos : comma - start));
         const char* why = "";
         if (!parse_email(addr, m_scratch, why)) {
           out.message = fmt::format("argument '{}' holds {}, which is not a plain email address "
                                     "({})",
-                                    am.name, addr.empty() ? std::string("an empty address")
-                                                          : "'" + truncate_utf8(addr, 100) + "'",
+                                    am.name,
+                                    addr.empty() ? std::string("an empty address")
+                                                 : "'" + truncate_utf8(addr, 100) + "'",
                                     why);
           return false;
         }
-        bool allowed = std::any_of(am.email_domain->begin(), am.email_domain->end(),
-                                   [&](const std::string& d) { return domain_within(m_scratch, d); });
+        bool allowed =
+            std::any_of(am.email_domain->begin(), am.email_domain->end(),
+                        [&](const std::string& d) { return domain_within(m_scratch, d); });
         if (!allowed) {
-          out.message = fmt::format("argument '{}' sends to '{}', outside the allowed domains ({})",
-                                    am.name, truncate_utf8(addr, 100),
-                                    join_strings(*am.email_domain));
+          out.message =
+              fmt::format("argument '{}' sends to '{}', outside the allowed domains ({})", am.name,
+                          truncate_utf8(addr, 100), join_strings(*am.email_domain));
           return false;
         }
         if (comma == std::string_view::npos) break;
@@ -445,8 +451,8 @@ bool Evaluator::check_string_list(const ArgMatcher& am, element value, Violation
     if (am.url_host) {
       const char* why = "";
       if (!extract_url_host(s, m_scratch, why)) {
-        out.message = fmt::format("argument '{}' is not a URL the warden can check: {}", am.name,
-                                  why);
+        out.message =
+            fmt::format("argument '{}' is not a URL the warden can check: {}", am.name, why);
         return false;
       }
       bool allowed = std::any_of(am.url_host->begin(), am.url_host->end(),
@@ -467,8 +473,9 @@ bool Evaluator::check_string_list(const ArgMatcher& am, element value, Violation
     size_t i = 0;
     for (element e : arr) {
       if (e.get(sv) != simdjson::SUCCESS) {
-        out.message = fmt::format("argument '{}' element {} is {}, not a string ({} checks strings)",
-                                  am.name, i, json_type_name(e), matcher);
+        out.message =
+            fmt::format("argument '{}' element {} is {}, not a string ({} checks strings)", am.name,
+                        i, json_type_name(e), matcher);
         return false;
       }
       if (!check_one(sv)) return false;
@@ -502,7 +509,7 @@ bool Evaluator::check_path(const ArgMatcher& am, std::string_view s, Violation& 
 }
 
 bool Evaluator::take_token(const Rule& rule) {
-  if (rule.rate_slot >= m_buckets.size()) return false;  // inconsistent policy: fail closed
+  if (rule.rate_slot >= m_buckets.size()) return false; // inconsistent policy: fail closed
   const int64_t period = rule.rate->period_us;
   const int64_t cap = static_cast<int64_t>(rule.rate->count) * period;
   const int64_t now = m_clock.now_mono_us();
@@ -511,9 +518,9 @@ bool Evaluator::take_token(const Rule& rule) {
     b.tokens = cap;
   } else {
     int64_t elapsed = std::max<int64_t>(0, now - b.last_us);
-    b.tokens = elapsed >= period ? cap
-                                 : std::min(cap, b.tokens + elapsed * static_cast<int64_t>(
-                                                                          rule.rate->count));
+    b.tokens = elapsed >= period
+                   ? cap
+                   : std::min(cap, b.tokens + elapsed * static_cast<int64_t>(rule.rate->count));
   }
   b.last_us = now;
   if (b.tokens < period) return false;
@@ -528,11 +535,12 @@ Verdict Evaluator::finish(Verdict v) const {
     v.would_block = true;
     v.rpc_code = 0;
     v.reason.insert(0, k_monitor_prefix);
-    for (auto& f : v.findings) f.message.insert(0, k_monitor_prefix);
+    for (auto& f : v.findings)
+      f.message.insert(0, k_monitor_prefix);
     return v;
   }
   v.rpc_code = k_rpc_policy_blocked;
   return v;
 }
 
-}  // namespace warden::policy
+} // namespace warden::policy

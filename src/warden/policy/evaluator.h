@@ -18,23 +18,23 @@
 namespace warden::policy {
 
 // Finding detector ids.
-inline constexpr const char* k_detector_denied = "policy.denied";              // medium
-inline constexpr const char* k_detector_arg_violation = "policy.arg_violation";  // medium
-inline constexpr const char* k_detector_rate_limited = "policy.rate_limited";  // low
+inline constexpr const char* k_detector_denied = "policy.denied";               // medium
+inline constexpr const char* k_detector_arg_violation = "policy.arg_violation"; // medium
+inline constexpr const char* k_detector_rate_limited = "policy.rate_limited";   // low
 inline constexpr const char* k_detector_approval = "policy.approval_required";  // info
-inline constexpr const char* k_detector_internal = "policy.internal_error";    // high
+inline constexpr const char* k_detector_internal = "policy.internal_error";     // high
 inline constexpr int k_rpc_policy_blocked = -32001;
 inline constexpr size_t k_evidence_max_bytes = 200;
 inline constexpr const char* k_monitor_prefix = "monitor: would block: ";
 
 struct Verdict {
-  core::Decision decision = core::Decision::allow;  // allow | block | approve
+  core::Decision decision = core::Decision::allow; // allow | block | approve
   std::vector<core::Finding> findings;
-  std::string reason;    // one line for the JSON-RPC error message; empty on a plain allow
-  std::string rule;      // the rule that decided, e.g. servers.postmark.tools.sendEmail.args.to
-  int rpc_code = 0;      // -32001 whenever the request is not forwarded (block or approve)
-  bool would_block = false;  // monitor mode: the decision is allow, but enforce would not be
-  const Rule* matched = nullptr;  // the rule that matched the request, if any (owned by the policy)
+  std::string reason;       // one line for the JSON-RPC error message; empty on a plain allow
+  std::string rule;         // the rule that decided, e.g. servers.postmark.tools.sendEmail.args.to
+  int rpc_code = 0;         // -32001 whenever the request is not forwarded (block or approve)
+  bool would_block = false; // monitor mode: the decision is allow, but enforce would not be
+  const Rule* matched = nullptr; // the rule that matched the request, if any (owned by the policy)
 };
 
 class Evaluator {
@@ -57,7 +57,7 @@ public:
 
 private:
   struct Bucket {
-    int64_t tokens = -1;  // in units of 1/period_us of a call; -1: full, not yet used
+    int64_t tokens = -1; // in units of 1/period_us of a call; -1: full, not yet used
     int64_t last_us = 0;
   };
   struct Violation;
@@ -82,4 +82,4 @@ private:
   std::vector<std::string_view> m_parts;
 };
 
-}  // namespace warden::policy
+} // namespace warden::policy

@@ -25,7 +25,7 @@ namespace warden::policy {
 namespace {
 
 constexpr size_t k_max_issues = 20;
-constexpr size_t k_max_nodes = 200'000;  // also stops alias ("billion laughs") expansion
+constexpr size_t k_max_nodes = 200'000; // also stops alias ("billion laughs") expansion
 constexpr int k_max_depth = 64;
 constexpr size_t k_max_file_bytes = 4u << 20;
 constexpr uint32_t k_max_rate_count = 1'000'000;
@@ -54,17 +54,21 @@ std::string join(Keys keys) {
   return out;
 }
 
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+char lower(char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
 
 std::string to_lower(std::string_view s) {
   std::string out(s);
-  for (char& c : out) c = lower(c);
+  for (char& c : out)
+    c = lower(c);
   return out;
 }
 
 size_t edit_distance(std::string_view a, std::string_view b) {
   std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (size_t j = 0; j <= b.size(); ++j)
+    prev[j] = j;
   for (size_t i = 1; i <= a.size(); ++i) {
     cur[0] = i;
     for (size_t j = 1; j <= b.size(); ++j) {
@@ -107,8 +111,8 @@ const char* kind_of(const YAML::Node& n) {
 bool simple_key(std::string_view k) {
   if (k.empty()) return false;
   return std::all_of(k.begin(), k.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '-' || c == '*';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-' || c == '*';
   });
 }
 
@@ -220,13 +224,13 @@ struct Presence {
        on_finding = false, require_approval = false;
 };
 
-struct Deferred {  // references checked once the whole file is read
+struct Deferred { // references checked once the whole file is read
   std::string what, fix;
   YAML::Mark mark;
-  std::string server;  // must exist
+  std::string server; // must exist
 };
 
-}  // namespace
+} // namespace
 
 class PolicyBuilder {
 public:
@@ -259,7 +263,7 @@ public:
 
 private:
   // ---- errors ----
-  void error(const YAML::Mark& m, std::string what, std::string fix = {}) {
+  void error(const YAML::Mark& m, std::string what, const std::string& fix = {}) {
     if (m_issues.size() >= k_max_issues) {
       ++m_dropped;
       return;
@@ -292,8 +296,10 @@ private:
 
   bool walk_limits(const YAML::Node& n, int depth, size_t& count) {
     if (++count > k_max_nodes) {
-      error(n.Mark(), fmt::format("the policy has more than {} YAML nodes (aliases count each time "
-                                  "they are used)", k_max_nodes),
+      error(n.Mark(),
+            fmt::format("the policy has more than {} YAML nodes (aliases count each time "
+                        "they are used)",
+                        k_max_nodes),
             "Write a smaller policy; do not use YAML aliases to repeat large parts");
       return false;
     }
@@ -357,17 +363,16 @@ private:
   // Every field of a mapping with a fixed set of keys; unknown keys are errors.
   bool each_field(const YAML::Node& n, const YAML::Node& key, const std::string& path, Keys allowed,
                   const char* example, const Fn& fn) {
-    return each_entry(n, key, path, "a mapping", example,
-                      [&](const std::string& name, const YAML::Node& k, const YAML::Node& v) {
-                        if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
-                          error(k.Mark(),
-                                fmt::format("unknown key '{}' {}", name, where_text(path)),
-                                fmt::format("{}Allowed keys: {}", did_you_mean(name, allowed),
-                                            join(allowed)));
-                          return;
-                        }
-                        fn(name, k, v);
-                      });
+    return each_entry(
+        n, key, path, "a mapping", example,
+        [&](const std::string& name, const YAML::Node& k, const YAML::Node& v) {
+          if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
+            error(k.Mark(), fmt::format("unknown key '{}' {}", name, where_text(path)),
+                  fmt::format("{}Allowed keys: {}", did_you_mean(name, allowed), join(allowed)));
+            return;
+          }
+          fn(name, k, v);
+        });
   }
 
   // ---- scalars ----
@@ -391,7 +396,8 @@ private:
     return v.Scalar();
   }
 
-  std::optional<bool> bool_value(const YAML::Node& v, const YAML::Node& k, const std::string& path) {
+  std::optional<bool> bool_value(const YAML::Node& v, const YAML::Node& k,
+                                 const std::string& path) {
     if (v.IsScalar() && !is_string_tagged(v)) {
       std::string t = to_lower(v.Scalar());
       if (t == "true") return true;
@@ -422,8 +428,8 @@ private:
   }
 
   // One of `names`; returns its index.
-  std::optional<size_t> enum_value(const YAML::Node& v, const YAML::Node& k, const std::string& path,
-                                   Keys names) {
+  std::optional<size_t> enum_value(const YAML::Node& v, const YAML::Node& k,
+                                   const std::string& path, Keys names) {
     if (v.IsScalar()) {
       size_t i = 0;
       for (auto n : names) {
@@ -460,8 +466,10 @@ private:
                                                       bool allow_empty_list = true) {
     std::vector<std::string> out;
     if (scalar_ok && v.IsScalar()) {
-      if (auto s = string_value(v, k, path, example)) out.push_back(*s);
-      else return std::nullopt;
+      if (auto s = string_value(v, k, path, example))
+        out.push_back(*s);
+      else
+        return std::nullopt;
       return out;
     }
     if (!v.IsSequence()) {
@@ -473,8 +481,10 @@ private:
     size_t i = 0;
     for (auto it = v.begin(); it != v.end(); ++it, ++i) {
       auto s = string_value(*it, k, fmt::format("{}[{}]", path, i), example);
-      if (s) out.push_back(*s);
-      else ok = false;
+      if (s)
+        out.push_back(*s);
+      else
+        ok = false;
     }
     if (ok && out.empty() && !allow_empty_list) {
       error(at(v, k), fmt::format("{} is an empty list", path),
@@ -488,18 +498,20 @@ private:
   // ---- sections ----
   void check_root(const YAML::Node& root) {
     if (!root.IsDefined() || root.IsNull()) {
-      error(YAML::Mark(), "the policy is empty", "Start it with 'version: 1' and a servers: section");
+      error(YAML::Mark(), "the policy is empty",
+            "Start it with 'version: 1' and a servers: section");
       return;
     }
     if (!root.IsMap()) {
-      error(root.Mark(), fmt::format("the policy must be a mapping (version, mode, servers...), got {}",
-                                     kind_of(root)),
+      error(root.Mark(),
+            fmt::format("the policy must be a mapping (version, mode, servers...), got {}",
+                        kind_of(root)),
             "Start it with 'version: 1'");
       return;
     }
     bool seen_version = false, seen_servers = false;
     static const Keys k_top = {"version", "mode",    "audit", "alerts",
-                                   "servers", "gateway", "agents"};
+                               "servers", "gateway", "agents"};
     YAML::Node none;
     each_field(root, none, "", k_top, "{version: 1}",
                [&](const std::string& key, const YAML::Node& k, const YAML::Node& v) {
@@ -541,15 +553,16 @@ private:
   }
 
   void check_audit(const YAML::Node& key, const YAML::Node& n) {
-    each_field(n, key, "audit", {"path", "fsync"}, "{path: warden-audit.jsonl, fsync: batch}",
-               [&](const std::string& f, const YAML::Node& k, const YAML::Node& v) {
-                 if (f == "path") {
-                   if (auto s = string_value(v, k, "audit.path", "path: warden-audit.jsonl"))
-                     m_policy->m_audit.path = *s;
-                 } else if (auto i = enum_value(v, k, "audit.fsync", {"always", "batch", "never"})) {
-                   m_policy->m_audit.fsync = static_cast<FsyncMode>(*i);
-                 }
-               });
+    each_field(
+        n, key, "audit", {"path", "fsync"}, "{path: warden-audit.jsonl, fsync: batch}",
+        [&](const std::string& f, const YAML::Node& k, const YAML::Node& v) {
+          if (f == "path") {
+            if (auto s = string_value(v, k, "audit.path", "path: warden-audit.jsonl"))
+              m_policy->m_audit.path = *s;
+          } else if (auto i = enum_value(v, k, "audit.fsync", {"always", "batch", "never"})) {
+            m_policy->m_audit.fsync = static_cast<FsyncMode>(*i);
+          }
+        });
   }
 
   void check_alerts(const YAML::Node& key, const YAML::Node& n) {
@@ -590,8 +603,9 @@ private:
         continue;
       }
       if (!s.IsMap() || s.size() != 1) {
-        error(at(s, k), fmt::format("{} must be stderr or a mapping with one key, got {}", path,
-                                    s.IsMap() ? "several keys" : kind_of(s)),
+        error(at(s, k),
+              fmt::format("{} must be stderr or a mapping with one key, got {}", path,
+                          s.IsMap() ? "several keys" : kind_of(s)),
               fmt::format("Write it as {}", k_example));
         continue;
       }
@@ -606,8 +620,9 @@ private:
                      const char* why = "";
                      bool http = to_lower(*url).starts_with("http");
                      if (!http || !extract_url_host(*url, host, why)) {
-                       error(at(fv, fk), fmt::format("{} is not an http(s) URL: {}", p,
-                                                     http ? why : "the scheme must be http or https"),
+                       error(at(fv, fk),
+                             fmt::format("{} is not an http(s) URL: {}", p,
+                                         http ? why : "the scheme must be http or https"),
                              "Write it as https://host/path");
                        return;
                      }
@@ -615,8 +630,8 @@ private:
                      sink.target = *url;
                    } else if (f == "syslog") {
                      static const Keys k_fac = {"user",   "daemon", "auth",   "authpriv",
-                                                    "local0", "local1", "local2", "local3",
-                                                    "local4", "local5", "local6", "local7"};
+                                                "local0", "local1", "local2", "local3",
+                                                "local4", "local5", "local6", "local7"};
                      auto i = enum_value(fv, fk, p, k_fac);
                      if (!i) return;
                      sink.kind = SinkKind::syslog;
@@ -664,49 +679,50 @@ private:
   }
 
   void check_agents(const YAML::Node& key, const YAML::Node& n) {
-    each_entry(n, key, "agents", "a mapping of agent names to entries",
-               "agents: {ci-bot: {api_key_sha256: \"...\", servers: [postmark]}}",
-               [&](const std::string& name, const YAML::Node& nk, const YAML::Node& nv) {
-                 std::string path = child_path("agents", name);
-                 AgentConfig a;
-                 a.name = name;
-                 bool has_key = false;
-                 each_field(
-                     nv, nk, path, {"api_key_sha256", "servers", "tools"},
-                     "{api_key_sha256: \"<64 hex digits>\", servers: [postmark], tools: [sendEmail]}",
-                     [&](const std::string& f, const YAML::Node& k, const YAML::Node& v) {
-                       std::string p = child_path(path, f);
-                       if (f == "api_key_sha256") {
-                         auto s = string_value(v, k, p, "\"<64 hex digits>\"");
-                         if (!s) return;
-                         std::string h = to_lower(*s);
-                         if (h.size() != 64 ||
-                             h.find_first_not_of("0123456789abcdef") != std::string::npos) {
-                           error(at(v, k), fmt::format("{} must be 64 hex digits (a SHA-256)", p),
-                                 "Write the output of: printf %s \"$KEY\" | sha256sum");
-                           return;
-                         }
-                         a.api_key_sha256 = h;
-                         has_key = true;
-                       } else if (f == "servers") {
-                         auto l = string_list(v, k, p, "[postmark]");
-                         if (!l) return;
-                         size_t i = 0;
-                         for (auto it = v.begin(); it != v.end(); ++it, ++i)
-                           m_deferred.push_back(
-                               {fmt::format("{}[{}] names server '{}', which is not defined", p, i,
-                                            (*l)[i]),
-                                "Add it under servers: or fix the name", it->Mark(), (*l)[i]});
-                         a.servers = std::move(*l);
-                       } else if (auto l = string_list(v, k, p, "[sendEmail]")) {
-                         a.tools = std::move(*l);
-                       }
-                     });
-                 if (nv.IsMap() && !has_key && !nv["api_key_sha256"])
-                   error(nk.Mark(), fmt::format("{} has no api_key_sha256", path),
-                         "Add api_key_sha256: the hex SHA-256 of the agent's API key");
-                 m_policy->m_agents.push_back(std::move(a));
-               });
+    each_entry(
+        n, key, "agents", "a mapping of agent names to entries",
+        "agents: {ci-bot: {api_key_sha256: \"...\", servers: [postmark]}}",
+        [&](const std::string& name, const YAML::Node& nk, const YAML::Node& nv) {
+          std::string path = child_path("agents", name);
+          AgentConfig a;
+          a.name = name;
+          bool has_key = false;
+          each_field(
+              nv, nk, path, {"api_key_sha256", "servers", "tools"},
+              "{api_key_sha256: \"<64 hex digits>\", servers: [postmark], tools: [sendEmail]}",
+              [&](const std::string& f, const YAML::Node& k, const YAML::Node& v) {
+                std::string p = child_path(path, f);
+                if (f == "api_key_sha256") {
+                  auto s = string_value(v, k, p, "\"<64 hex digits>\"");
+                  if (!s) return;
+                  std::string h = to_lower(*s);
+                  if (h.size() != 64 ||
+                      h.find_first_not_of("0123456789abcdef") != std::string::npos) {
+                    error(at(v, k), fmt::format("{} must be 64 hex digits (a SHA-256)", p),
+                          "Write the output of: printf %s \"$KEY\" | sha256sum");
+                    return;
+                  }
+                  a.api_key_sha256 = h;
+                  has_key = true;
+                } else if (f == "servers") {
+                  auto l = string_list(v, k, p, "[postmark]");
+                  if (!l) return;
+                  size_t i = 0;
+                  for (auto it = v.begin(); it != v.end(); ++it, ++i)
+                    m_deferred.push_back(
+                        {fmt::format("{}[{}] names server '{}', which is not defined", p, i,
+                                     (*l)[i]),
+                         "Add it under servers: or fix the name", it->Mark(), (*l)[i]});
+                  a.servers = std::move(*l);
+                } else if (auto l = string_list(v, k, p, "[sendEmail]")) {
+                  a.tools = std::move(*l);
+                }
+              });
+          if (nv.IsMap() && !has_key && !nv["api_key_sha256"])
+            error(nk.Mark(), fmt::format("{} has no api_key_sha256", path),
+                  "Add api_key_sha256: the hex SHA-256 of the agent's API key");
+          m_policy->m_agents.push_back(std::move(a));
+        });
   }
 
   void check_servers(const YAML::Node& key, const YAML::Node& n) {
@@ -717,7 +733,8 @@ private:
                          });
     if (ok && (n.IsNull() || n.size() == 0))
       error(at(n, key), "servers is empty",
-            "Add one entry per MCP server, e.g. servers: {default: {tools: {\"*\": {action: allow}}}}");
+            "Add one entry per MCP server, e.g. servers: {default: {tools: {\"*\": {action: "
+            "allow}}}}");
   }
 
   void check_server(const std::string& name, const YAML::Node& key, const YAML::Node& n) {
@@ -733,12 +750,13 @@ private:
     s.where = {key.Mark().line + 1, key.Mark().column + 1};
     Presence pr;
     std::vector<std::pair<std::string, YAML::Mark>> inject_secrets;
-    static const Keys k_fields = {"command", "url",    "env",        "secrets",
-                                      "sandbox", "egress", "pins",       "on_finding",
-                                      "require_approval", "tools", "prompts", "resources"};
+    static const Keys k_fields = {"command",          "url",    "env",     "secrets",
+                                  "sandbox",          "egress", "pins",    "on_finding",
+                                  "require_approval", "tools",  "prompts", "resources"};
     YAML::Mark command_mark, url_mark;
     each_field(
-        n, key, path, k_fields, "{command: [npx, -y, postmark-mcp], tools: {\"*\": {action: allow}}}",
+        n, key, path, k_fields,
+        "{command: [npx, -y, postmark-mcp], tools: {\"*\": {action: allow}}}",
         [&](const std::string& f, const YAML::Node& k, const YAML::Node& v) {
           std::string p = child_path(path, f);
           if (f == "command") {
@@ -812,7 +830,8 @@ private:
             "A server is either a local command or a remote URL; remove one of them");
     for (const auto& [secret, mark] : inject_secrets)
       if (!s.secrets.count(secret))
-        error(mark, fmt::format("{}.egress injects secret '{}', which is not declared", path, secret),
+        error(mark,
+              fmt::format("{}.egress injects secret '{}', which is not declared", path, secret),
               fmt::format("Declare it under {}.secrets, e.g. {}: {{from_env: REAL_{}}}", path,
                           secret, secret));
     m_presence.push_back(pr);
@@ -821,18 +840,18 @@ private:
 
   void check_secrets(const std::string& path, const YAML::Node& key, const YAML::Node& n,
                      ServerPolicy& s) {
-    each_entry(
-        n, key, path, "a mapping of secret names to sources",
-        "{POSTMARK_SERVER_TOKEN: {from_env: REAL_POSTMARK_TOKEN}}",
-        [&](const std::string& name, const YAML::Node& k, const YAML::Node& v) {
-          std::string p = child_path(path, name);
-          if (!env_name(name)) {
-            error(k.Mark(), fmt::format("bad secret name '{}'", name),
-                  "Use letters, digits and '_' (it is the variable the server sees)");
-            return;
-          }
-          SecretRef ref;
-          each_field(v, k, p, {"from_env"}, "{from_env: REAL_POSTMARK_TOKEN}",
+    each_entry(n, key, path, "a mapping of secret names to sources",
+               "{POSTMARK_SERVER_TOKEN: {from_env: REAL_POSTMARK_TOKEN}}",
+               [&](const std::string& name, const YAML::Node& k, const YAML::Node& v) {
+                 std::string p = child_path(path, name);
+                 if (!env_name(name)) {
+                   error(k.Mark(), fmt::format("bad secret name '{}'", name),
+                         "Use letters, digits and '_' (it is the variable the server sees)");
+                   return;
+                 }
+                 SecretRef ref;
+                 each_field(
+                     v, k, p, {"from_env"}, "{from_env: REAL_POSTMARK_TOKEN}",
                      [&](const std::string&, const YAML::Node& fk, const YAML::Node& fv) {
                        auto var = string_value(fv, fk, p + ".from_env", "REAL_POSTMARK_TOKEN");
                        if (var && !env_name(*var))
@@ -841,13 +860,13 @@ private:
                        else if (var)
                          ref.from_env = *var;
                      });
-          if (v.IsMap() && ref.from_env.empty() && !v["from_env"]) {
-            error(k.Mark(), fmt::format("{} has no source", p),
-                  "Write it as {from_env: VARIABLE_HOLDING_THE_REAL_VALUE}");
-            return;
-          }
-          s.secrets[name] = ref;
-        });
+                 if (v.IsMap() && ref.from_env.empty() && !v["from_env"]) {
+                   error(k.Mark(), fmt::format("{} has no source", p),
+                         "Write it as {from_env: VARIABLE_HOLDING_THE_REAL_VALUE}");
+                   return;
+                 }
+                 s.secrets[name] = ref;
+               });
   }
 
   void check_sandbox(const std::string& path, const YAML::Node& key, const YAML::Node& n,
@@ -872,11 +891,16 @@ private:
                        "{memory_mb: 512, processes: 64, open_files: 256}",
                        [&](const std::string& l, const YAML::Node& lk, const YAML::Node& lv) {
                          auto x = uint_value(lv, lk, child_path(p, l), 1, 1u << 20,
-                                             l == "memory_mb" ? 512 : l == "processes" ? 64 : 256);
+                                             l == "memory_mb"   ? 512
+                                             : l == "processes" ? 64
+                                                                : 256);
                          if (!x) return;
-                         if (l == "memory_mb") sb.memory_mb = x;
-                         else if (l == "processes") sb.processes = x;
-                         else sb.open_files = x;
+                         if (l == "memory_mb")
+                           sb.memory_mb = x;
+                         else if (l == "processes")
+                           sb.processes = x;
+                         else
+                           sb.open_files = x;
                        });
           }
         });
@@ -935,8 +959,9 @@ private:
                            }
                          });
               if (v.IsMap() && (inj.header.empty() || inj.secret.empty()))
-                error(k.Mark(), fmt::format("{} needs both header and secret", fp),
-                      "Write it as {header: X-Postmark-Server-Token, secret: POSTMARK_SERVER_TOKEN}");
+                error(
+                    k.Mark(), fmt::format("{} needs both header and secret", fp),
+                    "Write it as {header: X-Postmark-Server-Token, secret: POSTMARK_SERVER_TOKEN}");
               else if (v.IsMap())
                 r.inject = inj;
             } else if (f == "correlate") {
@@ -992,13 +1017,13 @@ private:
                  r.path = child_path(path, pattern);
                  r.where = {k.Mark().line + 1, k.Mark().column + 1};
                  if (v.IsScalar()) {
-                   error(v.Mark(),
-                         fmt::format("{} must be a mapping, got the scalar '{}'", r.path,
-                                     v.Scalar()),
-                         fmt::format("Write it as {{action: {}}}",
-                                     suggest(v.Scalar(), {"allow", "deny", "approve"}).empty()
-                                         ? "allow"
-                                         : suggest(v.Scalar(), {"allow", "deny", "approve"})));
+                   error(
+                       v.Mark(),
+                       fmt::format("{} must be a mapping, got the scalar '{}'", r.path, v.Scalar()),
+                       fmt::format("Write it as {{action: {}}}",
+                                   suggest(v.Scalar(), {"allow", "deny", "approve"}).empty()
+                                       ? "allow"
+                                       : suggest(v.Scalar(), {"allow", "deny", "approve"})));
                    return;
                  }
                  if (check_rule(r, k, v, kind)) set.add(std::move(r));
@@ -1036,7 +1061,7 @@ private:
         slash == std::string::npos ? std::string_view() : std::string_view(*s).substr(slash + 1);
     uint32_t n = 0;
     auto [ptr, ec] = std::from_chars(count.data(), count.data() + count.size(), n);
-    int64_t period = unit == "sec" || unit == "second" ? 1'000'000
+    int64_t period = unit == "sec" || unit == "second"   ? 1'000'000
                      : unit == "min" || unit == "minute" ? 60'000'000
                      : unit == "hour"                    ? 3'600'000'000
                                                          : 0;
@@ -1065,7 +1090,7 @@ private:
 
   void check_matcher(ArgMatcher& am, const YAML::Node& key, const YAML::Node& n) {
     static const Keys k_matchers = {"equals",       "one_of",     "regex",    "max_length",
-                                        "email_domain", "path_under", "url_host", "optional"};
+                                    "email_domain", "path_under", "url_host", "optional"};
     each_field(
         n, key, am.path, k_matchers, "{email_domain: [example.com]}",
         [&](const std::string& f, const YAML::Node& k, const YAML::Node& v) {
@@ -1073,7 +1098,8 @@ private:
           if (f == "optional") {
             if (auto b = bool_value(v, k, p)) am.optional = *b;
           } else if (f == "equals") {
-            if (auto s = read_scalar(v)) am.equals = std::move(*s);
+            if (auto s = read_scalar(v))
+              am.equals = std::move(*s);
             else
               error(at(v, k), fmt::format("{} must be a single value, got {}", p, kind_of(v)),
                     "Write a string, number, true/false or null; use one_of for a list");
@@ -1183,7 +1209,8 @@ private:
     for (size_t i = 0; i < m_policy->m_servers.size(); ++i) {
       ServerPolicy& s = m_policy->m_servers[i];
       size_t slot = 0;
-      for (RuleSet* set : {&s.tools, &s.prompts, &s.resources}) slot = set->build_index(slot);
+      for (RuleSet* set : {&s.tools, &s.prompts, &s.resources})
+        slot = set->build_index(slot);
       s.rate_slots = slot;
       const Presence& p = m_presence[i];
       const std::string base = child_path("servers", s.name);
@@ -1208,9 +1235,10 @@ private:
             base));
     }
     if (m_policy->m_gateway)
-      ne.push_back("gateway: parsed, not yet enforced (the HTTP gateway is not built yet)");
+      ne.emplace_back("gateway: parsed, not yet enforced (the HTTP gateway is not built yet)");
     if (!m_policy->m_agents.empty())
-      ne.push_back("agents: parsed, not yet enforced (agent identities arrive with the HTTP gateway)");
+      ne.emplace_back(
+          "agents: parsed, not yet enforced (agent identities arrive with the HTTP gateway)");
   }
 
   std::string m_file;
@@ -1235,8 +1263,9 @@ std::shared_ptr<const Policy> load_policy_string(std::string_view yaml, const st
 std::shared_ptr<const Policy> load_policy_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    LoadIssue is{path, 0, 0,
-                 fmt::format("cannot read the policy file ({}). Check the path", std::strerror(errno))};
+    LoadIssue is{
+        path, 0, 0,
+        fmt::format("cannot read the policy file ({}). Check the path", std::strerror(errno))};
     throw LoadError({is});
   }
   std::ostringstream ss;
@@ -1254,6 +1283,8 @@ std::shared_ptr<const Policy> Policy::default_policy() {
   return k_default;
 }
 
-std::string_view default_policy_yaml() { return k_default_policy_yaml; }
+std::string_view default_policy_yaml() {
+  return k_default_policy_yaml;
+}
 
-}  // namespace warden::policy
+} // namespace warden::policy

@@ -7,10 +7,18 @@ namespace warden::policy {
 
 namespace {
 
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-bool is_alnum(char c) { return is_alpha(c) || is_digit(c); }
+char lower(char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
+bool is_alpha(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
+bool is_alnum(char c) {
+  return is_alpha(c) || is_digit(c);
+}
 
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -44,8 +52,10 @@ bool valid_ipv6_literal(std::string_view h) {
   std::string_view in = h.substr(1, h.size() - 2);
   bool colon = false;
   for (char c : in) {
-    if (c == ':') colon = true;
-    else if (!(is_digit(c) || (lower(c) >= 'a' && lower(c) <= 'f') || c == '.')) return false;
+    if (c == ':')
+      colon = true;
+    else if (!(is_digit(c) || (lower(c) >= 'a' && lower(c) <= 'f') || c == '.'))
+      return false;
   }
   return colon;
 }
@@ -59,7 +69,7 @@ bool scheme_prefix(std::string_view s, size_t& scheme_len) {
   return true;
 }
 
-}  // namespace
+} // namespace
 
 size_t utf8_length(std::string_view s) {
   size_t n = 0;
@@ -71,7 +81,8 @@ size_t utf8_length(std::string_view s) {
 std::string truncate_utf8(std::string_view s, size_t max_bytes) {
   if (s.size() <= max_bytes) return std::string(s);
   size_t cut = max_bytes;
-  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
+  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80)
+    --cut;
   std::string out(s.substr(0, cut));
   out += "...";
   return out;
@@ -94,7 +105,8 @@ bool glob_match(std::string_view pattern, std::string_view text) {
       return false;
     }
   }
-  while (p < pattern.size() && pattern[p] == '*') ++p;
+  while (p < pattern.size() && pattern[p] == '*')
+    ++p;
   return p == pattern.size();
 }
 
@@ -107,7 +119,8 @@ bool parse_host_pattern(std::string_view text, HostPattern& out, std::string& wh
   }
   std::string lowered;
   lowered.reserve(h.size());
-  for (char c : h) lowered += lower(c);
+  for (char c : h)
+    lowered += lower(c);
   if (!lowered.empty() && lowered.back() == '.') lowered.pop_back();
   if (lowered.empty()) {
     why = "a host pattern must name a host";
@@ -203,14 +216,16 @@ bool extract_url_host(std::string_view url, std::string& out, const char*& why) 
       return false;
     }
     uint32_t v = 0;
-    for (char c : port) v = v * 10 + static_cast<uint32_t>(c - '0');
+    for (char c : port)
+      v = v * 10 + static_cast<uint32_t>(c - '0');
     if (v > 65535) {
       why = "the URL has a bad port";
       return false;
     }
   }
   out.reserve(host.size());
-  for (char c : host) out += lower(c);
+  for (char c : host)
+    out += lower(c);
   if (!out.empty() && out.back() == '.' && out.front() != '[') out.pop_back();
   if (out.empty()) {
     why = "the URL has no host";
@@ -260,8 +275,8 @@ bool parse_email(std::string_view addr, std::string& domain, const char*& why) {
       return false;
     }
     // What remains must be RFC 5322 atext or '.'.
-    if (!(is_alnum(c) || c == '.' || std::string_view("#$&'*+/=?^_`{|}~-").find(c) !=
-                                          std::string_view::npos)) {
+    if (!(is_alnum(c) || c == '.' ||
+          std::string_view("#$&'*+/=?^_`{|}~-").find(c) != std::string_view::npos)) {
       why = "a character not allowed in an address";
       return false;
     }
@@ -271,7 +286,8 @@ bool parse_email(std::string_view addr, std::string& domain, const char*& why) {
     return false;
   }
   domain.reserve(dom.size());
-  for (char c : dom) domain += lower(c);
+  for (char c : dom)
+    domain += lower(c);
   if (domain.empty() || domain.front() == '[' || !valid_hostname(domain)) {
     why = "the domain is not a plain host name";
     domain.clear();
@@ -316,7 +332,7 @@ bool push_components(std::string_view p, std::vector<std::string_view>& parts, b
   return true;
 }
 
-}  // namespace
+} // namespace
 
 bool normalize_path(std::string_view value, std::string_view cwd, std::string& out,
                     std::vector<std::string_view>& parts, const char*& why) {
@@ -360,4 +376,4 @@ bool path_within(std::string_view path, std::string_view dir) {
   return path.size() == dir.size() || path[dir.size()] == '/';
 }
 
-}  // namespace warden::policy
+} // namespace warden::policy

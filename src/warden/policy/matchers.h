@@ -23,8 +23,8 @@ bool glob_match(std::string_view pattern, std::string_view text);
 // A host pattern from a policy: `example.com` (that host only) or `*.example.com` (subdomains of
 // example.com, not example.com itself). IP literals are written as `127.0.0.1` or `[::1]`.
 struct HostPattern {
-  std::string host;         // lowercase, without the `*.`
-  bool subdomains = false;  // written as `*.host`
+  std::string host;        // lowercase, without the `*.`
+  bool subdomains = false; // written as `*.host`
 };
 // Parses and validates a pattern; false (with `why`) if it is not one.
 bool parse_host_pattern(std::string_view text, HostPattern& out, std::string& why);
@@ -54,4 +54,4 @@ bool normalize_path(std::string_view value, std::string_view cwd, std::string& o
 // True if the normalised absolute `path` is `dir` or inside it (`dir` normalised too).
 bool path_within(std::string_view path, std::string_view dir);
 
-}  // namespace warden::policy
+} // namespace warden::policy

@@ -39,15 +39,15 @@ enum class Namespacing { automatic, always, never };
 enum class SinkKind { stderr_sink, webhook, syslog, file };
 enum class RuleKind { tool, prompt, resource };
 
-const char* mode_name(Mode m);  // "enforce" | "monitor"
+const char* mode_name(Mode m); // "enforce" | "monitor"
 const char* action_name(Action a);
 const char* fsync_name(FsyncMode f);
-const char* network_name(NetworkMode n);  // "proxy-env" for proxy_env
+const char* network_name(NetworkMode n); // "proxy-env" for proxy_env
 const char* pin_name(PinMode p);
 const char* violation_name(ViolationAction v);
-const char* namespacing_name(Namespacing n);  // "auto" for automatic
-const char* sink_name(SinkKind k);            // "stderr" | "webhook" | "syslog" | "file"
-const char* rule_kind_name(RuleKind k);       // "tool" | "prompt" | "resource"
+const char* namespacing_name(Namespacing n); // "auto" for automatic
+const char* sink_name(SinkKind k);           // "stderr" | "webhook" | "syslog" | "file"
+const char* rule_kind_name(RuleKind k);      // "tool" | "prompt" | "resource"
 
 // A 1-based place in the policy file; 0 when the value is a built-in default.
 struct SourceLocation {
@@ -59,10 +59,10 @@ struct SourceLocation {
 
 struct LoadIssue {
   std::string file;
-  int line = 0;  // 1-based; 0 when the error has no place (an unreadable file)
+  int line = 0; // 1-based; 0 when the error has no place (an unreadable file)
   int column = 0;
-  std::string message;  // "WHAT. FIX"
-  std::string to_string() const;  // "FILE:LINE:COLUMN: error: WHAT. FIX"
+  std::string message;           // "WHAT. FIX"
+  std::string to_string() const; // "FILE:LINE:COLUMN: error: WHAT. FIX"
 };
 
 // Every error found while loading, in file order (the first 20). what() is one line per issue.
@@ -92,12 +92,12 @@ struct AuditConfig {
 
 struct AlertSink {
   SinkKind kind = SinkKind::stderr_sink;
-  std::string target;  // webhook URL, syslog facility or file path; empty for stderr
+  std::string target; // webhook URL, syslog facility or file path; empty for stderr
 };
 
 struct AlertConfig {
   core::Severity alert_severity = core::Severity::high;
-  std::vector<AlertSink> sinks{AlertSink{}};  // default: [stderr]
+  std::vector<AlertSink> sinks{AlertSink{}}; // default: [stderr]
 };
 
 // A typed YAML scalar, compared with JSON values by `equals` and `one_of`. A quoted scalar is a
@@ -109,49 +109,49 @@ struct Scalar {
   int64_t integer = 0;
   double number = 0;
   std::string string;
-  std::string text;  // as written, for messages
+  std::string text; // as written, for messages
 };
 
 struct RateLimit {
-  uint32_t count = 0;     // calls allowed per period (also the burst)
-  int64_t period_us = 0;  // 1 s, 1 min or 1 h
-  std::string text;       // as written: "60/min"
+  uint32_t count = 0;    // calls allowed per period (also the burst)
+  int64_t period_us = 0; // 1 s, 1 min or 1 h
+  std::string text;      // as written: "60/min"
 };
 
 // The checks on one argument. Every matcher that is set must hold.
 struct ArgMatcher {
-  std::string name;  // argument name
-  std::string path;  // servers.postmark.tools.sendEmail.args.to
+  std::string name; // argument name
+  std::string path; // servers.postmark.tools.sendEmail.args.to
   SourceLocation where;
-  bool optional = false;  // absent from the call is fine
+  bool optional = false; // absent from the call is fine
   std::optional<Scalar> equals;
   std::optional<std::vector<Scalar>> one_of;
-  std::shared_ptr<const re2::RE2> regex;  // full match
+  std::shared_ptr<const re2::RE2> regex; // full match
   std::string regex_text;
   std::optional<uint64_t> max_length;
-  std::optional<std::vector<std::string>> email_domain;  // lowercase domains
-  std::optional<std::vector<std::string>> path_under;    // normalised; relative ones as written
+  std::optional<std::vector<std::string>> email_domain; // lowercase domains
+  std::optional<std::vector<std::string>> path_under;   // normalised; relative ones as written
   std::optional<std::vector<HostPattern>> url_host;
 };
 
 struct Rule {
-  std::string pattern;  // tool or prompt name, resource URI; may hold '*'
-  std::string path;     // servers.postmark.tools.sendEmail
+  std::string pattern; // tool or prompt name, resource URI; may hold '*'
+  std::string path;    // servers.postmark.tools.sendEmail
   SourceLocation where;
   Action action = Action::allow;
   std::vector<ArgMatcher> args;
   std::optional<RateLimit> rate;
-  size_t rate_slot = 0;  // this rule's token bucket in an Evaluator, when `rate` is set
+  size_t rate_slot = 0; // this rule's token bucket in an Evaluator, when `rate` is set
 };
 
 // The rules of one section (tools, prompts or resources) of one server, indexed for lookup:
 // exact name first, then glob patterns (most literal characters first, then file order), then "*".
 class RuleSet {
 public:
-  bool configured() const { return m_configured; }  // the section is present in the policy
+  bool configured() const { return m_configured; } // the section is present in the policy
   const std::vector<Rule>& rules() const { return m_rules; }
-  const std::string& path() const { return m_path; }  // servers.postmark.tools
-  const Rule* find(std::string_view name) const;      // nullptr: no rule, deny
+  const std::string& path() const { return m_path; } // servers.postmark.tools
+  const Rule* find(std::string_view name) const;     // nullptr: no rule, deny
 
   // Used while loading.
   void configure(std::string path) {
@@ -182,14 +182,14 @@ struct SecretRef {
 
 struct SandboxConfig {
   NetworkMode network = NetworkMode::transparent;
-  std::optional<std::vector<std::string>> fs_read;   // absent: everywhere except secrets
-  std::optional<std::vector<std::string>> fs_write;  // absent: a private temp dir only
+  std::optional<std::vector<std::string>> fs_read;  // absent: everywhere except secrets
+  std::optional<std::vector<std::string>> fs_write; // absent: a private temp dir only
   std::optional<uint64_t> memory_mb, processes, open_files;
 };
 
 struct EgressInject {
   std::string header;
-  std::string secret;  // a key of the server's `secrets`
+  std::string secret; // a key of the server's `secrets`
 };
 
 struct EgressRule {
@@ -198,27 +198,27 @@ struct EgressRule {
   uint16_t port = 443;
   bool inspect = false;
   std::optional<EgressInject> inject;
-  std::vector<std::string> correlate;  // email | host | url
+  std::vector<std::string> correlate; // email | host | url
   ViolationAction on_violation = ViolationAction::block;
-  std::string resolve;      // host:port, empty when unset
-  std::string upstream_ca;  // CA bundle path, empty when unset
+  std::string resolve;     // host:port, empty when unset
+  std::string upstream_ca; // CA bundle path, empty when unset
   SourceLocation where;
 };
 
 struct ServerPolicy {
   std::string name;
   SourceLocation where;
-  std::vector<std::string> command;  // empty: the command comes from the command line
-  std::string url;                   // remote upstream (Streamable HTTP), empty when unset
+  std::vector<std::string> command; // empty: the command comes from the command line
+  std::string url;                  // remote upstream (Streamable HTTP), empty when unset
   std::vector<std::pair<std::string, std::string>> env;
   std::map<std::string, SecretRef> secrets;
-  std::optional<SandboxConfig> sandbox;      // absent: the safe default sandbox
-  std::optional<std::vector<EgressRule>> egress;  // absent or empty: deny all egress
+  std::optional<SandboxConfig> sandbox;          // absent: the safe default sandbox
+  std::optional<std::vector<EgressRule>> egress; // absent or empty: deny all egress
   PinMode pins = PinMode::tofu;
   core::Severity quarantine_at = core::Severity::critical;
-  std::vector<std::string> require_approval;  // tool name patterns ("*" for `true`)
+  std::vector<std::string> require_approval; // tool name patterns ("*" for `true`)
   RuleSet tools, prompts, resources;
-  size_t rate_slots = 0;  // number of rules with `rate` across the three sets
+  size_t rate_slots = 0; // number of rules with `rate` across the three sets
 
   const RuleSet& rules(RuleKind k) const {
     return k == RuleKind::tool ? tools : k == RuleKind::prompt ? prompts : resources;
@@ -234,7 +234,7 @@ struct GatewayConfig {
 
 struct AgentConfig {
   std::string name;
-  std::string api_key_sha256;  // lowercase hex
+  std::string api_key_sha256; // lowercase hex
   std::vector<std::string> servers;
   std::vector<std::string> tools;
 };
@@ -255,7 +255,7 @@ public:
   const std::vector<ServerPolicy>& servers() const { return m_servers; }
   const std::optional<GatewayConfig>& gateway() const { return m_gateway; }
   const std::vector<AgentConfig>& agents() const { return m_agents; }
-  const std::string& source() const { return m_source; }  // file name, or "(built-in default)"
+  const std::string& source() const { return m_source; } // file name, or "(built-in default)"
 
   // The entry called `name`, or nullptr.
   const ServerPolicy* find_server(std::string_view name) const;
@@ -281,4 +281,4 @@ private:
   std::vector<std::string> m_not_enforced;
 };
 
-}  // namespace warden::policy
+} // namespace warden::policy

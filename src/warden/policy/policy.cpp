@@ -6,7 +6,9 @@
 
 namespace warden::policy {
 
-const char* mode_name(Mode m) { return m == Mode::monitor ? "monitor" : "enforce"; }
+const char* mode_name(Mode m) {
+  return m == Mode::monitor ? "monitor" : "enforce";
+}
 
 const char* action_name(Action a) {
   switch (a) {
@@ -91,7 +93,7 @@ std::string join_issues(const std::vector<LoadIssue>& issues) {
   }
   return out;
 }
-}  // namespace
+} // namespace
 
 LoadError::LoadError(std::vector<LoadIssue> issues)
     : std::runtime_error(join_issues(issues)), m_issues(std::move(issues)) {}
@@ -145,4 +147,4 @@ const ServerPolicy* Policy::select_server(const std::string& name,
   return m_servers.empty() ? nullptr : &m_servers.front();
 }
 
-}  // namespace warden::policy
+} // namespace warden::policy

@@ -1,13 +1,13 @@
-// Data-driven policy cases (tests/cases/*.yaml, format in tests/cases/README.md), one GoogleTest per
-// file: Cases/CaseFile.Run/<file>. Each file is one session: a policy, then its cases in order,
+// Data-driven policy cases (tests/cases/*.yaml, format in tests/cases/README.md), one GoogleTest
+// per file: Cases/CaseFile.Run/<file>. Each file is one session: a policy, then its cases in order,
 // each a JSON-RPC line decoded by the real codec and decided by one Evaluator on a ManualClock.
 // The runner is strict about the case files themselves, so a typo cannot make a case vacuous.
-#include <gtest/gtest.h>
-#include <yaml-cpp/yaml.h>
-
 #include <algorithm>
 #include <filesystem>
 #include <set>
+
+#include <gtest/gtest.h>
+#include <yaml-cpp/yaml.h>
 
 #include "warden/codec/codec.h"
 #include "warden/policy/policy.h"
@@ -18,7 +18,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-fs::path cases_dir() { return fs::path(WARDEN_SOURCE_DIR) / "tests" / "cases"; }
+fs::path cases_dir() {
+  return fs::path(WARDEN_SOURCE_DIR) / "tests" / "cases";
+}
 
 std::vector<std::string> case_files() {
   std::vector<std::string> out;
@@ -47,7 +49,8 @@ void expect_keys(const YAML::Node& n, std::initializer_list<std::string_view> al
 // "250ms", "20s", "1min", "2h", or a plain number of microseconds.
 int64_t parse_duration_us(const std::string& s) {
   size_t i = 0;
-  while (i < s.size() && isdigit(static_cast<unsigned char>(s[i]))) ++i;
+  while (i < s.size() && isdigit(static_cast<unsigned char>(s[i])))
+    ++i;
   int64_t n = std::stoll(s.substr(0, i));
   std::string unit = s.substr(i);
   if (unit.empty() || unit == "us") return n;
@@ -71,7 +74,7 @@ void run_load_errors(const YAML::Node& list) {
   for (auto it = list.begin(); it != list.end(); ++it) {
     YAML::Node c = *it;
     expect_keys(c, {"name", "policy", "error"}, "a load_errors entry");
-    std::string name = c["name"].as<std::string>("(unnamed, " + where(c) + ")");
+    auto name = c["name"].as<std::string>("(unnamed, " + where(c) + ")");
     SCOPED_TRACE("load error case: " + name);
     ASSERT_TRUE(c["policy"] && c["error"]) << name << ": needs policy and error";
     std::string got;
@@ -86,7 +89,7 @@ void run_load_errors(const YAML::Node& list) {
 
 void run_cases(const YAML::Node& doc) {
   std::shared_ptr<const Policy> policy;
-  std::string policy_text = doc["policy"].as<std::string>();
+  auto policy_text = doc["policy"].as<std::string>();
   if (policy_text == "default") {
     policy = Policy::default_policy();
   } else {
@@ -118,7 +121,7 @@ void run_cases(const YAML::Node& doc) {
     YAML::Node c = *it;
     expect_keys(c, {"name", "message", "expect", "advance", "repeat"}, "a case");
     ASSERT_TRUE(c["name"]) << "a case without a name at " << where(c);
-    std::string name = c["name"].as<std::string>();
+    auto name = c["name"].as<std::string>();
     EXPECT_TRUE(names.insert(name).second) << "duplicate case name '" << name << "'";
     SCOPED_TRACE("case '" + name + "' (" + where(c) + ")");
     ASSERT_TRUE(c["message"]) << "case '" << name << "' has no message";
@@ -133,7 +136,7 @@ void run_cases(const YAML::Node& doc) {
 
     if (c["advance"]) clock.advance_us(parse_duration_us(c["advance"].as<std::string>()));
     int repeat = c["repeat"] ? c["repeat"].as<int>() : 1;
-    std::string line = c["message"].as<std::string>();
+    auto line = c["message"].as<std::string>();
     Verdict v;
     for (int i = 0; i < repeat; ++i) {
       auto decoded = decoder.decode(line);
@@ -146,18 +149,26 @@ void run_cases(const YAML::Node& doc) {
     EXPECT_EQ(core::decision_name(v.decision), e["decision"].as<std::string>())
         << "case '" << name << "': reason: " << v.reason;
     std::vector<std::string> detectors;
-    for (const auto& f : v.findings) detectors.push_back(f.detector);
+    for (const auto& f : v.findings)
+      detectors.push_back(f.detector);
     EXPECT_EQ(detectors, e["findings"].as<std::vector<std::string>>()) << "case '" << name << "'";
     if (e["reason_contains"]) {
-      std::string want = e["reason_contains"].as<std::string>();
+      auto want = e["reason_contains"].as<std::string>();
       EXPECT_NE(v.reason.find(want), std::string::npos)
           << "case '" << name << "': reason '" << v.reason << "' lacks '" << want << "'";
     }
-    if (e["reason"]) EXPECT_EQ(v.reason, e["reason"].as<std::string>()) << "case '" << name << "'";
-    if (e["rule"]) EXPECT_EQ(v.rule, e["rule"].as<std::string>()) << "case '" << name << "'";
-    if (e["would_block"])
+    if (e["reason"]) {
+      EXPECT_EQ(v.reason, e["reason"].as<std::string>()) << "case '" << name << "'";
+    }
+    if (e["rule"]) {
+      EXPECT_EQ(v.rule, e["rule"].as<std::string>()) << "case '" << name << "'";
+    }
+    if (e["would_block"]) {
       EXPECT_EQ(v.would_block, e["would_block"].as<bool>()) << "case '" << name << "'";
-    if (e["rpc_code"]) EXPECT_EQ(v.rpc_code, e["rpc_code"].as<int>()) << "case '" << name << "'";
+    }
+    if (e["rpc_code"]) {
+      EXPECT_EQ(v.rpc_code, e["rpc_code"].as<int>()) << "case '" << name << "'";
+    }
     if (e["evidence"]) {
       ASSERT_FALSE(v.findings.empty()) << "case '" << name << "'";
       EXPECT_EQ(v.findings.front().evidence, e["evidence"].as<std::string>())
@@ -220,5 +231,5 @@ TEST(CasesCorpus, HasEnoughCasesCoveringEveryMatcherAndAction) {
     EXPECT_NE(all_text.find(word), std::string::npos) << "no case file policy uses " << word;
 }
 
-}  // namespace
-}  // namespace warden::policy
+} // namespace
+} // namespace warden::policy

@@ -1,11 +1,11 @@
 // The Evaluator on real codec Messages: actions, lookup order, every matcher, rate limits with a
 // ManualClock, monitor mode and failing closed.
-#include "warden/policy/evaluator.h"
-
 #include <gtest/gtest.h>
 
-#include "policy_test_util.h"
+#include "warden/policy/evaluator.h"
 #include "warden/util/clock.h"
+
+#include "policy_test_util.h"
 
 namespace warden::policy {
 namespace {
@@ -141,9 +141,9 @@ servers:
 )");
   EXPECT_EQ(call("read_notes").matched->pattern, "read_*");
   EXPECT_EQ(call("read_notes").decision, k_allow);
-  EXPECT_EQ(call("read_secret_key").matched->pattern, "read_secret*");  // longer glob wins
+  EXPECT_EQ(call("read_secret_key").matched->pattern, "read_secret*"); // longer glob wins
   EXPECT_EQ(call("read_secret_key").decision, k_block);
-  EXPECT_EQ(call("read_secret_public").decision, k_allow);  // exact beats every glob
+  EXPECT_EQ(call("read_secret_public").decision, k_allow); // exact beats every glob
   EXPECT_EQ(call("write_file").decision, core::Decision::approve);
   // "read_file" matches "read_*" and "*_file" with 5 literal characters each: file order decides.
   EXPECT_EQ(call("read_file").matched->pattern, "read_*");
@@ -156,9 +156,10 @@ servers:
 TEST_F(PolicyEvaluator, ToolNamesAreComparedAfterUnescaping) {
   load(k_postmark);
   // "delete\u0041ll" is deleteAll on the wire: the codec unescapes, the deny rule applies.
-  EXPECT_EQ(line(R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"delete\u0041ll"}})")
-                .decision,
-            k_block);
+  EXPECT_EQ(
+      line(R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"delete\u0041ll"}})")
+          .decision,
+      k_block);
   EXPECT_EQ(line(R"({"jsonrpc":"2.0","id":1,"method":"tools\/call","params":{"name":"deleteAll"}})")
                 .decision,
             k_block);
@@ -183,7 +184,7 @@ TEST_F(PolicyEvaluator, EveryViolatedArgIsAFinding) {
   load(k_postmark);
   Verdict v = call("sendEmail", R"({"to":"a@evil.com","textBody":"far too long a body"})");
   EXPECT_EQ(v.decision, k_block);
-  EXPECT_EQ(v.rule, "servers.postmark.tools.sendEmail.args.to");  // the first one decides
+  EXPECT_EQ(v.rule, "servers.postmark.tools.sendEmail.args.to"); // the first one decides
   ASSERT_EQ(v.findings.size(), 2u);
   EXPECT_EQ(v.findings[1].message,
             "tool 'sendEmail' on server 'postmark': argument 'textBody' is 19 characters long, "
@@ -197,7 +198,7 @@ servers:
     tools:
       t: {args: {a: {max_length: 5}}}
 )");
-  Verdict v = call("t", "{\"a\":\"" + std::string(500, 'x') + "\"}");
+  Verdict v = call("t", R"({"a":")" + std::string(500, 'x') + R"("})");
   ASSERT_EQ(v.findings.size(), 1u);
   EXPECT_EQ(v.findings[0].evidence, std::string(200, 'x') + "...");
 }
@@ -221,10 +222,12 @@ servers:
   EXPECT_EQ(call("t", R"({"need":1,"maybe":"b"})").decision, k_allow);
   EXPECT_EQ(call("t", R"({"need":1,"maybe":"c"})").decision, k_block);
   // No arguments at all, or null arguments: the same as an empty object.
-  EXPECT_EQ(line(R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"t"}})").decision,
-            k_block);
   EXPECT_EQ(
-      line(R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"t","arguments":null}})")
+      line(R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"t"}})").decision,
+      k_block);
+  EXPECT_EQ(
+      line(
+          R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"t","arguments":null}})")
           .decision,
       k_block);
 }
@@ -236,8 +239,8 @@ servers:
     tools:
       t: {args: {a: {optional: true}}}
 )");
-  Verdict v =
-      line(R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"t","arguments":[1]}})");
+  Verdict v = line(
+      R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"t","arguments":[1]}})");
   EXPECT_EQ(v.decision, k_block);
   EXPECT_EQ(v.findings[0].detector, "policy.internal_error");
   EXPECT_EQ(v.reason, "tool 't' on server 's' is refused: its arguments are a list, not an object");
@@ -261,9 +264,9 @@ servers:
   EXPECT_EQ(arg("t", "s", R"("outbound")"), k_allow);
   EXPECT_EQ(arg("t", "s", R"("broadcast")"), k_block);
   EXPECT_EQ(arg("t", "q", R"("443")"), k_allow);
-  EXPECT_EQ(arg("t", "q", "443"), k_block);  // a quoted YAML scalar is a string
+  EXPECT_EQ(arg("t", "q", "443"), k_block); // a quoted YAML scalar is a string
   EXPECT_EQ(arg("t", "n", "443"), k_allow);
-  EXPECT_EQ(arg("t", "n", "443.0"), k_allow);  // numerically equal
+  EXPECT_EQ(arg("t", "n", "443.0"), k_allow); // numerically equal
   EXPECT_EQ(arg("t", "n", R"("443")"), k_block);
   EXPECT_EQ(arg("t", "n", "18446744073709551615"), k_block);
   EXPECT_EQ(arg("t", "f", "1.5"), k_allow);
@@ -276,8 +279,9 @@ servers:
   EXPECT_EQ(arg("t", "o", "false"), k_allow);
   EXPECT_EQ(arg("t", "o", R"("2")"), k_block);
   EXPECT_EQ(arg("t", "o", "[\"a\"]"), k_block);
-  EXPECT_EQ(call("t", R"({"s":"x"})").reason,
-            "tool 't' on server 's': argument 's' must equal \"outbound\" (servers.s.tools.t.args.s)");
+  EXPECT_EQ(
+      call("t", R"({"s":"x"})").reason,
+      "tool 't' on server 's': argument 's' must equal \"outbound\" (servers.s.tools.t.args.s)");
   EXPECT_EQ(call("t", R"({"o":"x"})").reason,
             "tool 't' on server 's': argument 'o' must be one of: \"a\", 2, false "
             "(servers.s.tools.t.args.o)");
@@ -291,7 +295,7 @@ servers:
       t: {args: {id: {regex: '[a-z]+-[0-9]+'}}}
 )");
   EXPECT_EQ(arg("t", "id", R"("abc-123")"), k_allow);
-  EXPECT_EQ(arg("t", "id", R"("xabc-123; rm -rf /")"), k_block);  // not a search
+  EXPECT_EQ(arg("t", "id", R"("xabc-123; rm -rf /")"), k_block); // not a search
   EXPECT_EQ(arg("t", "id", R"("abc-123\n")"), k_block);
   EXPECT_EQ(arg("t", "id", R"("ABC-123")"), k_block);
   EXPECT_EQ(arg("t", "id", "123"), k_block);
@@ -309,13 +313,13 @@ servers:
 )");
   EXPECT_EQ(arg("t", "a", R"("abc")"), k_allow);
   EXPECT_EQ(arg("t", "a", R"("abcd")"), k_block);
-  EXPECT_EQ(arg("t", "a", R"("\u00e9\u00e9\u00e9")"), k_allow);  // 3 code points, 6 bytes
+  EXPECT_EQ(arg("t", "a", R"("\u00e9\u00e9\u00e9")"), k_allow); // 3 code points, 6 bytes
   EXPECT_EQ(arg("t", "a", R"("😀😀😀")"), k_allow);
   EXPECT_EQ(arg("t", "a", "[1,2,3]"), k_allow);
   EXPECT_EQ(arg("t", "a", "[1,2,3,4]"), k_block);
   EXPECT_EQ(arg("t", "a", "123"), k_allow);
   EXPECT_EQ(arg("t", "a", "1234"), k_block);
-  EXPECT_EQ(arg("t", "a", R"({"k":1})"), k_block);  // {"k":1} is 7 bytes
+  EXPECT_EQ(arg("t", "a", R"({"k":1})"), k_block); // {"k":1} is 7 bytes
   EXPECT_EQ(call("t", "[1,2,3,4]").decision, k_block);
   EXPECT_EQ(call("t", R"({"a":[1,2,3,4]})").findings[0].message,
             "tool 't' on server 's': argument 'a' is 4 elements long, more than the 3 allowed "
@@ -377,7 +381,7 @@ servers:
   EXPECT_EQ(arg("t", "path", R"("/srv/data")"), k_allow);
   EXPECT_EQ(arg("t", "path", R"("/srv//data/./x/../a.txt")"), k_allow);
   EXPECT_EQ(arg("t", "path", R"("/srv/shared/x")"), k_allow);
-  EXPECT_EQ(arg("t", "path", R"("reports/q1.csv")"), k_allow);  // cwd/reports
+  EXPECT_EQ(arg("t", "path", R"("reports/q1.csv")"), k_allow); // cwd/reports
   EXPECT_EQ(arg("t", "path", R"("/home/u/proj/reports/q1.csv")"), k_allow);
   EXPECT_EQ(arg("t", "path", R"(["/srv/data/a","reports/b"])"), k_allow);
   // Escapes and tricks.
@@ -438,8 +442,8 @@ servers:
   EXPECT_EQ(arg("t", "url", R"("http://evil.com#@example.com/")"), k_block);
   EXPECT_EQ(arg("t", "url", R"("http://evil.com\\@example.com/")"), k_block);
   EXPECT_EQ(arg("t", "url", R"("http://example.com.evil.com/")"), k_block);
-  EXPECT_EQ(arg("t", "url", R"("http://www.example.com/")"), k_block);  // exact host only
-  EXPECT_EQ(arg("t", "url", R"("https://trusted.org/")"), k_block);      // subdomains only
+  EXPECT_EQ(arg("t", "url", R"("http://www.example.com/")"), k_block); // exact host only
+  EXPECT_EQ(arg("t", "url", R"("https://trusted.org/")"), k_block);    // subdomains only
   EXPECT_EQ(arg("t", "url", R"("https://eviltrusted.org/")"), k_block);
   EXPECT_EQ(arg("t", "url", R"("ftp://example.com/")"), k_block);
   EXPECT_EQ(arg("t", "url", R"("example.com")"), k_block);
@@ -462,15 +466,16 @@ servers:
       t: {args: {u: {url_host: [example.com], max_length: 30, regex: 'https://.*'}}}
 )");
   EXPECT_EQ(arg("t", "u", R"("https://example.com/a")"), k_allow);
-  EXPECT_EQ(arg("t", "u", R"("http://example.com/a")"), k_block);  // regex
-  EXPECT_EQ(arg("t", "u", R"("https://example.com/aaaaaaaaaaaaaaaaaa")"), k_block);  // length
-  EXPECT_EQ(arg("t", "u", R"("https://evil.com/")"), k_block);  // host
+  EXPECT_EQ(arg("t", "u", R"("http://example.com/a")"), k_block);                   // regex
+  EXPECT_EQ(arg("t", "u", R"("https://example.com/aaaaaaaaaaaaaaaaaa")"), k_block); // length
+  EXPECT_EQ(arg("t", "u", R"("https://evil.com/")"), k_block);                      // host
 }
 
 TEST_F(PolicyEvaluator, RateLimitIsATokenBucketOnTheInjectedClock) {
   load(k_postmark);
   const std::string ok = R"({"to":"a@example.com","textBody":"x"})";
-  for (int i = 0; i < 3; ++i) EXPECT_EQ(call("sendEmail", ok).decision, k_allow) << i;
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(call("sendEmail", ok).decision, k_allow) << i;
   Verdict v = call("sendEmail", ok);
   EXPECT_EQ(v.decision, k_block);
   EXPECT_EQ(v.rpc_code, -32001);
@@ -488,13 +493,15 @@ TEST_F(PolicyEvaluator, RateLimitIsATokenBucketOnTheInjectedClock) {
   EXPECT_EQ(call("sendEmail", ok).decision, k_block);
   // A long pause refills the bucket to its size, no more.
   m_clock.advance_us(3'600'000'000);
-  for (int i = 0; i < 3; ++i) EXPECT_EQ(call("sendEmail", ok).decision, k_allow) << i;
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(call("sendEmail", ok).decision, k_allow) << i;
   EXPECT_EQ(call("sendEmail", ok).decision, k_block);
   // Refused calls (bad arguments) do not use up the budget.
   m_clock.advance_us(60'000'000);
   for (int i = 0; i < 5; ++i)
     EXPECT_EQ(call("sendEmail", R"({"to":"x@evil.com","textBody":"x"})").decision, k_block);
-  for (int i = 0; i < 3; ++i) EXPECT_EQ(call("sendEmail", ok).decision, k_allow) << i;
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(call("sendEmail", ok).decision, k_allow) << i;
 }
 
 TEST_F(PolicyEvaluator, RateBucketsArePerRuleAndPerSession) {
@@ -508,10 +515,10 @@ servers:
   EXPECT_EQ(call("a").decision, k_allow);
   EXPECT_EQ(call("a").decision, k_block);
   EXPECT_EQ(call("x").decision, k_allow);
-  EXPECT_EQ(call("y").decision, k_allow);  // a glob rule's budget is shared by the names it matches
+  EXPECT_EQ(call("y").decision, k_allow); // a glob rule's budget is shared by the names it matches
   EXPECT_EQ(call("z").decision, k_block);
   Evaluator other(m_policy, &m_policy->servers().front(), m_clock);
-  EXPECT_EQ(other.evaluate(m_wire(call_line("a"))).decision, k_allow);  // a new session
+  EXPECT_EQ(other.evaluate(m_wire(call_line("a"))).decision, k_allow); // a new session
   m_clock.advance_us(1'000'000);
   EXPECT_EQ(call("a").decision, k_allow);
 }
@@ -559,8 +566,9 @@ servers:
       "*": {action: deny}
 )");
   auto prompt = [&](std::string_view name, std::string_view args) {
-    return line(std::string(R"({"jsonrpc":"2.0","id":1,"method":"prompts/get","params":{"name":")") +
-                std::string(name) + R"(","arguments":)" + std::string(args) + "}}");
+    return line(
+        std::string(R"({"jsonrpc":"2.0","id":1,"method":"prompts/get","params":{"name":")") +
+        std::string(name) + R"(","arguments":)" + std::string(args) + "}}");
   };
   EXPECT_EQ(prompt("summarize", R"({"style":"short"})").decision, k_allow);
   Verdict v = prompt("summarize", R"({"style":"evil"})");
@@ -597,8 +605,8 @@ servers:
   EXPECT_EQ(read("file:///docs/%2e%2e/etc/passwd").decision, k_block);
   EXPECT_EQ(read("file:///docs/x%2Fy").decision, k_block);
   EXPECT_EQ(read("file:///docs/./a.md").decision, k_block);
-  EXPECT_EQ(read("file:///docs/a..b.md").decision, k_allow);  // not a segment
-  EXPECT_EQ(read("file:///docs/My%20File.md").decision, k_allow);  // a space needs encoding
+  EXPECT_EQ(read("file:///docs/a..b.md").decision, k_allow);      // not a segment
+  EXPECT_EQ(read("file:///docs/My%20File.md").decision, k_allow); // a space needs encoding
   // unsubscribe is not a read: allowed.
   EXPECT_EQ(read("file:///etc/passwd", "resources/unsubscribe").decision, k_allow);
 }
@@ -613,8 +621,9 @@ servers:
       "*": {action: allow}
 )");
   auto read = [&](std::string_view uri) {
-    return line(std::string(R"({"jsonrpc":"2.0","id":1,"method":"resources/read","params":{"uri":")") +
-                std::string(uri) + "\"}}");
+    return line(
+        std::string(R"({"jsonrpc":"2.0","id":1,"method":"resources/read","params":{"uri":")") +
+        std::string(uri) + "\"}}");
   };
   EXPECT_EQ(read("file:///public/a.md").decision, k_allow);
   EXPECT_EQ(read("file:///secret/a.md").decision, k_block);
@@ -649,13 +658,17 @@ TEST_F(PolicyEvaluator, DefaultPolicyAllowsByNameButStillChecks) {
   Evaluator e(p, p->select_server("", {"npx", "-y", "anything"}), m_clock);
   EXPECT_EQ(e.mode(), Mode::enforce);
   EXPECT_EQ(e.evaluate(m_wire(call_line("whatever", R"({"a":1})"))).decision, k_allow);
-  EXPECT_EQ(e.evaluate(m_wire(R"({"jsonrpc":"2.0","id":1,"method":"prompts/get","params":{"name":"p"}})"))
-                .decision,
-            k_allow);
-  EXPECT_EQ(e.evaluate(m_wire(R"({"jsonrpc":"2.0","id":1,"method":"resources/read","params":{"uri":"file:///x/../y"}})"))
-                .decision,
-            k_allow);  // "*" cannot be stepped out of
+  EXPECT_EQ(
+      e.evaluate(m_wire(R"({"jsonrpc":"2.0","id":1,"method":"prompts/get","params":{"name":"p"}})"))
+          .decision,
+      k_allow);
+  EXPECT_EQ(
+      e
+          .evaluate(m_wire(
+              R"({"jsonrpc":"2.0","id":1,"method":"resources/read","params":{"uri":"file:///x/../y"}})"))
+          .decision,
+      k_allow); // "*" cannot be stepped out of
 }
 
-}  // namespace
-}  // namespace warden::policy
+} // namespace
+} // namespace warden::policy

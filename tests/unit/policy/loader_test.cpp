@@ -1,8 +1,8 @@
 // Loader errors: what a user sees, byte for byte (FILE:LINE:COLUMN: error: WHAT. FIX).
-#include <gtest/gtest.h>
-
 #include <cstdio>
 #include <fstream>
+
+#include <gtest/gtest.h>
 
 #include "policy_test_util.h"
 
@@ -37,10 +37,11 @@ TEST(PolicyLoader, UnknownKeysEverywhere) {
             "p.yaml:4:5: error: unknown key 'comand' in servers.x. Did you mean 'command'? "
             "Allowed keys: command, url, env, secrets, sandbox, egress, pins, on_finding, "
             "require_approval, tools, prompts, resources");
-  EXPECT_EQ(load_error("version: 1\nservers:\n  x:\n    tools:\n      t: {args: {a: {regexp: x}}}\n"),
-            "p.yaml:5:22: error: unknown key 'regexp' in servers.x.tools.t.args.a. Did you mean "
-            "'regex'? Allowed keys: equals, one_of, regex, max_length, email_domain, path_under, "
-            "url_host, optional");
+  EXPECT_EQ(
+      load_error("version: 1\nservers:\n  x:\n    tools:\n      t: {args: {a: {regexp: x}}}\n"),
+      "p.yaml:5:22: error: unknown key 'regexp' in servers.x.tools.t.args.a. Did you mean "
+      "'regex'? Allowed keys: equals, one_of, regex, max_length, email_domain, path_under, "
+      "url_host, optional");
   EXPECT_EQ(load_error("version: 1\naudit: {path: a, sync: always}\nservers: {x: {}}\n"),
             "p.yaml:2:18: error: unknown key 'sync' in audit. Did you mean 'fsync'? Allowed "
             "keys: path, fsync");
@@ -57,8 +58,9 @@ TEST(PolicyLoader, UnknownKeysEverywhere) {
 }
 
 TEST(PolicyLoader, Version) {
-  EXPECT_EQ(load_error("servers: {x: {}}\n"),
-            "p.yaml:1:1: error: missing 'version'. Add 'version: 1' as the first line of the policy");
+  EXPECT_EQ(
+      load_error("servers: {x: {}}\n"),
+      "p.yaml:1:1: error: missing 'version'. Add 'version: 1' as the first line of the policy");
   EXPECT_EQ(load_error("version: 2\nservers: {x: {}}\n"),
             "p.yaml:1:10: error: unsupported policy version '2'. This mcp-warden reads policy "
             "version 1; write 'version: 1'");
@@ -90,9 +92,10 @@ TEST(PolicyLoader, YamlSyntaxErrorsHaveFileLineColumn) {
   EXPECT_EQ(load_error("version: 1\nservers:\n  x: {tools: [1\n"),
             "p.yaml:4:1: error: YAML syntax error: end of sequence flow not found. Check the "
             "indentation, colons and quoting at this place");
-  EXPECT_EQ(load_error("version: 1\nmode: a: b\n"),
-            "p.yaml:2:8: error: YAML syntax error: illegal map value. Check the indentation, colons "
-            "and quoting at this place");
+  EXPECT_EQ(
+      load_error("version: 1\nmode: a: b\n"),
+      "p.yaml:2:8: error: YAML syntax error: illegal map value. Check the indentation, colons "
+      "and quoting at this place");
   EXPECT_EQ(load_error("version: 1\nservers:\n  x:\n    - a\n   - b\n"),
             "p.yaml:5:4: error: YAML syntax error: end of map not found. Check the indentation, "
             "colons and quoting at this place");
@@ -258,9 +261,10 @@ TEST(PolicyLoader, CrossReferences) {
                        ", servers: [nope]}\nversion: 1\nservers: {x: {}}\n"),
             "p.yaml:2:101: error: agents.bot.servers[0] names server 'nope', which is not defined. "
             "Add it under servers: or fix the name");
-  EXPECT_EQ(load_error("version: 1\nservers:\n  x:\n    command: [a]\n    url: https://h.com/mcp\n"),
-            "p.yaml:5:5: error: servers.x has both command and url. A server is either a local "
-            "command or a remote URL; remove one of them");
+  EXPECT_EQ(
+      load_error("version: 1\nservers:\n  x:\n    command: [a]\n    url: https://h.com/mcp\n"),
+      "p.yaml:5:5: error: servers.x has both command and url. A server is either a local "
+      "command or a remote URL; remove one of them");
 }
 
 TEST(PolicyLoader, BadNames) {
@@ -277,17 +281,19 @@ TEST(PolicyLoader, AlertSinks) {
   EXPECT_EQ(load_error("version: 1\nalerts: {sinks: [email]}\nservers: {x: {}}\n"),
             "p.yaml:2:18: error: unknown alert sink 'email' in alerts.sinks[0]. A sink is stderr, "
             "{webhook: URL}, {syslog: FACILITY} or {file: PATH}");
-  EXPECT_EQ(load_error("version: 1\nalerts: {sinks: [{webhook: 'ftp://x.com'}]}\nservers: {x: {}}\n"),
-            "p.yaml:2:28: error: alerts.sinks[0].webhook is not an http(s) URL: the scheme must be "
-            "http or https. Write it as https://host/path");
+  EXPECT_EQ(
+      load_error("version: 1\nalerts: {sinks: [{webhook: 'ftp://x.com'}]}\nservers: {x: {}}\n"),
+      "p.yaml:2:28: error: alerts.sinks[0].webhook is not an http(s) URL: the scheme must be "
+      "http or https. Write it as https://host/path");
   EXPECT_EQ(load_error("version: 1\nalerts: {sinks: [{syslog: local9}]}\nservers: {x: {}}\n"),
             "p.yaml:2:27: error: bad value 'local9' for alerts.sinks[0].syslog. Did you mean "
             "'local0'? Use one of: user, daemon, auth, authpriv, local0, local1, local2, local3, "
             "local4, local5, local6, local7");
-  EXPECT_EQ(load_error("version: 1\nalerts: {sinks: [{file: a, syslog: user}]}\nservers: {x: {}}\n"),
-            "p.yaml:2:18: error: alerts.sinks[0] must be stderr or a mapping with one key, got "
-            "several keys. Write it as [stderr, {webhook: https://hooks.example.com/x}, {syslog: "
-            "local0}, {file: alerts.jsonl}]");
+  EXPECT_EQ(
+      load_error("version: 1\nalerts: {sinks: [{file: a, syslog: user}]}\nservers: {x: {}}\n"),
+      "p.yaml:2:18: error: alerts.sinks[0] must be stderr or a mapping with one key, got "
+      "several keys. Write it as [stderr, {webhook: https://hooks.example.com/x}, {syslog: "
+      "local0}, {file: alerts.jsonl}]");
 }
 
 TEST(PolicyLoader, AllErrorsOfAFileAreReportedInOrder) {
@@ -315,7 +321,8 @@ TEST(PolicyLoader, AliasBombsAndUnknownTagsAreRefused) {
   char prev = 'a';
   for (char c = 'b'; c <= 'h'; ++c) {
     bomb += std::string(1, c) + ": &" + c + " [";
-    for (int i = 0; i < 10; ++i) bomb += std::string(i ? ", *" : "*") + prev;
+    for (int i = 0; i < 10; ++i)
+      bomb += std::string(i ? ", *" : "*") + prev;
     bomb += "]\n";
     prev = c;
   }
@@ -445,6 +452,8 @@ agents:
   ASSERT_EQ(p->agents().size(), 1u);
   EXPECT_EQ(p->agents()[0].servers, std::vector<std::string>{"postmark"});
 
+  // Adjacent literals below are one expected line each, split for the column limit.
+  // NOLINTBEGIN(bugprone-suspicious-missing-comma)
   EXPECT_EQ(p->not_enforced(),
             (std::vector<std::string>{
                 "servers.postmark.env: parsed, not yet enforced (run does not yet set the "
@@ -468,10 +477,12 @@ agents:
                 "gateway: parsed, not yet enforced (the HTTP gateway is not built yet)",
                 "agents: parsed, not yet enforced (agent identities arrive with the HTTP "
                 "gateway)"}));
+  // NOLINTEND(bugprone-suspicious-missing-comma)
 }
 
 TEST(PolicyLoader, NullSectionsAreEmpty) {
-  auto p = load_policy_string("version: 1\naudit:\nalerts:\nservers:\n  x:\n    tools:\n", "p.yaml");
+  auto p =
+      load_policy_string("version: 1\naudit:\nalerts:\nservers:\n  x:\n    tools:\n", "p.yaml");
   EXPECT_EQ(p->audit().path, "warden-audit.jsonl");
   EXPECT_EQ(p->audit().fsync, FsyncMode::batch);
   EXPECT_EQ(p->alerts().alert_severity, core::Severity::high);
@@ -488,7 +499,7 @@ TEST(PolicyLoader, NullSectionsAreEmpty) {
 TEST(PolicyDefault, IsTheDocumentedSafeDefault) {
   auto p = Policy::default_policy();
   ASSERT_NE(p, nullptr);
-  EXPECT_EQ(p, Policy::default_policy());  // one shared immutable instance
+  EXPECT_EQ(p, Policy::default_policy()); // one shared immutable instance
   EXPECT_EQ(p->source(), "(built-in default)");
   EXPECT_EQ(p->mode(), Mode::enforce);
   EXPECT_EQ(p->audit().path, "warden-audit.jsonl");
@@ -530,5 +541,5 @@ TEST(PolicySelect, ByNameCommandDefaultThenFirst) {
   EXPECT_EQ(Policy::default_policy()->select_server("", {"npx", "x"})->name, "default");
 }
 
-}  // namespace
-}  // namespace warden::policy
+} // namespace
+} // namespace warden::policy

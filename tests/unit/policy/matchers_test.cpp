@@ -1,9 +1,9 @@
-#include "warden/policy/matchers.h"
+#include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
-#include <string>
-#include <vector>
+#include "warden/policy/matchers.h"
 
 namespace warden::policy {
 namespace {
@@ -11,8 +11,8 @@ namespace {
 TEST(PolicyMatchers, Utf8LengthCountsCodePoints) {
   EXPECT_EQ(utf8_length(""), 0u);
   EXPECT_EQ(utf8_length("abc"), 3u);
-  EXPECT_EQ(utf8_length("h\xc3\xa9llo"), 5u);          // é is 2 bytes
-  EXPECT_EQ(utf8_length("\xf0\x9f\x98\x80!"), 2u);     // emoji is 4 bytes
+  EXPECT_EQ(utf8_length("h\xc3\xa9llo"), 5u);      // é is 2 bytes
+  EXPECT_EQ(utf8_length("\xf0\x9f\x98\x80!"), 2u); // emoji is 4 bytes
 }
 
 TEST(PolicyMatchers, TruncateUtf8CutsAtABoundary) {
@@ -33,7 +33,7 @@ TEST(PolicyMatchers, GlobMatch) {
   EXPECT_FALSE(glob_match("a*b*c", "aXXbYY"));
   EXPECT_TRUE(glob_match("file:///docs/*", "file:///docs/a/b.md"));
   EXPECT_FALSE(glob_match("file:///docs/*", "file:///etc/passwd"));
-  EXPECT_FALSE(glob_match("Send", "send"));  // case-sensitive
+  EXPECT_FALSE(glob_match("Send", "send")); // case-sensitive
   EXPECT_FALSE(glob_match("exact", "exact2"));
 }
 
@@ -47,7 +47,7 @@ TEST(PolicyMatchers, HostPatterns) {
   EXPECT_TRUE(p.subdomains);
   EXPECT_TRUE(host_matches(p, "api.example.com"));
   EXPECT_TRUE(host_matches(p, "a.b.example.com"));
-  EXPECT_FALSE(host_matches(p, "example.com"));       // subdomains only
+  EXPECT_FALSE(host_matches(p, "example.com")); // subdomains only
   EXPECT_FALSE(host_matches(p, "evilexample.com"));
   EXPECT_FALSE(host_matches(p, "example.com.evil.com"));
   ASSERT_TRUE(parse_host_pattern("[::1]", p, why));
@@ -60,7 +60,7 @@ TEST(PolicyMatchers, HostPatterns) {
 
 struct UrlCase {
   const char* url;
-  const char* host;  // nullptr: refused
+  const char* host; // nullptr: refused
 };
 
 TEST(PolicyMatchers, ExtractUrlHost) {
@@ -71,15 +71,15 @@ TEST(PolicyMatchers, ExtractUrlHost) {
       {"wss://ws.example.com/socket", "ws.example.com"},
       {"ws://example.com", "example.com"},
       {"https://user:pass@example.com/", "example.com"},
-      {"http://example.com@evil.com/", "evil.com"},        // userinfo trick: the host is evil.com
-      {"http://evil.com#@example.com", "evil.com"},        // fragment trick
-      {"http://evil.com?@example.com", "evil.com"},        // query trick
-      {"http://evil.com/@example.com", "evil.com"},        // path trick
-      {"https://example.com./", "example.com"},            // trailing dot of an FQDN
+      {"http://example.com@evil.com/", "evil.com"}, // userinfo trick: the host is evil.com
+      {"http://evil.com#@example.com", "evil.com"}, // fragment trick
+      {"http://evil.com?@example.com", "evil.com"}, // query trick
+      {"http://evil.com/@example.com", "evil.com"}, // path trick
+      {"https://example.com./", "example.com"},     // trailing dot of an FQDN
       {"http://[::1]:8080/", "[::1]"},
       {"http://127.0.0.1/", "127.0.0.1"},
-      {"http://a@b@evil.com/", nullptr},                   // two '@'
-      {"http://evil.com\\@example.com/", nullptr},         // backslash: parsers disagree
+      {"http://a@b@evil.com/", nullptr},           // two '@'
+      {"http://evil.com\\@example.com/", nullptr}, // backslash: parsers disagree
       {"ftp://example.com/", nullptr},
       {"file:///etc/passwd", nullptr},
       {"javascript:alert(1)", nullptr},
@@ -92,7 +92,7 @@ TEST(PolicyMatchers, ExtractUrlHost) {
       {"https://example.com:/", nullptr},
       {"https://example.com:80a/", nullptr},
       {"https://ex%61mple.com/", nullptr},
-      {"https://\xd0\xb5xample.com/", nullptr},           // Cyrillic homoglyph
+      {"https://\xd0\xb5xample.com/", nullptr}, // Cyrillic homoglyph
       {"https://[::1/", nullptr},
       {"https://a..b.com/", nullptr},
   };
@@ -136,7 +136,8 @@ TEST(PolicyMatchers, ParseEmail) {
       "a@exa_mple..com",
       "r\xc3\xa9@example.com",
   };
-  for (const char* addr : refused) EXPECT_FALSE(parse_email(addr, domain, why)) << addr;
+  for (const char* addr : refused)
+    EXPECT_FALSE(parse_email(addr, domain, why)) << addr;
 }
 
 TEST(PolicyMatchers, DomainWithin) {
@@ -150,7 +151,7 @@ TEST(PolicyMatchers, DomainWithin) {
 struct PathCase {
   const char* value;
   const char* cwd;
-  const char* out;  // nullptr: refused
+  const char* out; // nullptr: refused
 };
 
 TEST(PolicyMatchers, NormalizePath) {
@@ -164,10 +165,10 @@ TEST(PolicyMatchers, NormalizePath) {
       {"../other/a.txt", "/home/u/proj", "/home/u/other/a.txt"},
       {"/", "", "/"},
       {"/srv/data/", "", "/srv/data"},
-      {"/..", "", nullptr},                      // climbs above the root
+      {"/..", "", nullptr}, // climbs above the root
       {"/srv/../../etc", "", nullptr},
       {"../../../../etc", "/home/u", nullptr},
-      {"a.txt", "", nullptr},                    // relative, cwd unknown
+      {"a.txt", "", nullptr}, // relative, cwd unknown
       {"a.txt", "relative/cwd", nullptr},
       {"~/.ssh/id_rsa", "/home/u", nullptr},
       {"/srv/~root/x", "", nullptr},
@@ -202,5 +203,5 @@ TEST(PolicyMatchers, PathWithin) {
   EXPECT_TRUE(path_within("/anything", "/"));
 }
 
-}  // namespace
-}  // namespace warden::policy
+} // namespace
+} // namespace warden::policy

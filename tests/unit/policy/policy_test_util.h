@@ -2,10 +2,10 @@
 // sees exactly the Message it sees in production.
 #pragma once
 
-#include <gtest/gtest.h>
-
 #include <string>
 #include <string_view>
+
+#include <gtest/gtest.h>
 
 #include "warden/codec/codec.h"
 #include "warden/policy/policy.h"
@@ -51,4 +51,4 @@ inline std::string load_error(std::string_view yaml) {
   return {};
 }
 
-}  // namespace warden::policy::testing
+} // namespace warden::policy::testing
