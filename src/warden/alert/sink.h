@@ -4,6 +4,7 @@
 // full, counted) drained by one worker thread, with retries and exponential backoff.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -48,13 +49,13 @@ public:
   ~FileSink() override;
   std::string name() const override { return "file:" + m_path; }
   void deliver(const Alert& a) override;
-  uint64_t failures() const { return m_failures; }
+  uint64_t failures() const { return m_failures.load(); }
 
 private:
   FileSink(std::string path, int fd) : m_path(std::move(path)), m_fd(fd) {}
   std::string m_path;
   int m_fd;
-  uint64_t m_failures = 0;
+  std::atomic<uint64_t> m_failures{0};
 };
 
 // Base of the asynchronous sinks.

@@ -137,11 +137,6 @@ Result<std::optional<Head>> read_head_file(const std::string& head_path) {
   return std::optional<Head>{std::move(h)};
 }
 
-void AuditLog::Fd::reset() {
-  if (m_fd >= 0) ::close(m_fd);
-  m_fd = -1;
-}
-
 AuditLog::AuditLog(std::string path, FsyncMode mode, const util::Clock& clock,
                    AuditLogOptions options)
     : m_path(std::move(path)), m_mode(mode), m_clock(clock), m_options(options) {
@@ -163,7 +158,7 @@ Result<std::unique_ptr<AuditLog>> AuditLog::open(const std::string& path, FsyncM
     return Error{0, fmt::format("cannot open audit log {}: {}; check audit.path and that its "
                                 "directory exists and is writable",
                                 path, errno_text(errno))};
-  log->m_fd = Fd(fd);
+  log->m_fd = util::UniqueFd(fd);
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0)
     return Error{0, fmt::format("audit log {} is in use by another process; give each mcp-warden "
                                 "process its own audit.path",
@@ -176,7 +171,7 @@ Result<std::unique_ptr<AuditLog>> AuditLog::open(const std::string& path, FsyncM
   if (hfd < 0)
     return Error{0, fmt::format("cannot open audit head file {}: {}", head_path,
                                 errno_text(errno))};
-  log->m_head_fd = Fd(hfd);
+  log->m_head_fd = util::UniqueFd(hfd);
   if (::fstat(hfd, &st) == 0 && (st.st_mode & 077) != 0) (void)::fchmod(hfd, 0600);
   if (mode != FsyncMode::never) fsync_parent_dir(path);
 

@@ -37,6 +37,7 @@
 
 #include "warden/audit/record.h"
 #include "warden/util/clock.h"
+#include "warden/util/fd.h"
 #include "warden/util/result.h"
 
 namespace warden::policy {
@@ -139,32 +140,14 @@ private:
   void maybe_sync_locked(bool force);
   void write_head_locked();
 
-  class Fd {
-  public:
-    Fd() = default;
-    explicit Fd(int fd) : m_fd(fd) {}
-    ~Fd() { reset(); }
-    Fd(Fd&& o) noexcept : m_fd(std::exchange(o.m_fd, -1)) {}
-    Fd& operator=(Fd&& o) noexcept {
-      if (this != &o) { reset(); m_fd = std::exchange(o.m_fd, -1); }
-      return *this;
-    }
-    int get() const { return m_fd; }
-    bool valid() const { return m_fd >= 0; }
-    void reset();
-
-  private:
-    int m_fd = -1;
-  };
-
   const std::string m_path;
   const FsyncMode m_mode;
   const util::Clock& m_clock;
   const AuditLogOptions m_options;
 
   mutable std::mutex m_mu;
-  Fd m_fd;
-  Fd m_head_fd;
+  util::UniqueFd m_fd;
+  util::UniqueFd m_head_fd;
   uint64_t m_seq = 0;                      // last seq handed out
   std::string m_prev{k_zero_hash};         // hash of that record
   uint64_t m_written_seq = 0;              // last seq on disk
