@@ -254,6 +254,15 @@ Status AuditLog::recover(const Result<std::optional<Head>>& head_file) {
               fmt::format(R"({{"log_seq":{},"head_hash":"{}","log_hash":"{}"}})", m_written_seq,
                           head->hash, m_written_prev));
   }
+  if (head_file.ok() && !head && m_written_seq > 0) {
+    lifecycle("audit/reopen",
+              {"audit.head_missing", core::Severity::high,
+               fmt::format("{} was missing for a log of {} records; removal of trailing records "
+                           "before this reopen cannot be ruled out",
+                           head_path, m_written_seq),
+               ""},
+              "");
+  }
   if (!head_file.ok()) {
     lifecycle("audit/reopen",
               {"audit.head_unreadable", core::Severity::critical,

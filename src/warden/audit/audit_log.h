@@ -20,7 +20,8 @@
 // - Opening an existing log continues its chain. A partial last line (an interrupted write) is cut
 //   away and a `lifecycle` record with the number of dropped bytes is appended. A log shorter than
 //   its head file says gets a `lifecycle` record with an `audit.truncated` finding, which verify
-//   reports as a failure for ever after.
+//   reports as a failure for ever after; a missing head file for a non-empty log is recorded as
+//   `audit.head_missing` (a verify warning).
 // - No exceptions. append() returns 0 and last_error() says why when the write failed; the file
 //   is then cut back to its last complete record and the chain is not advanced. Callers on the
 //   message path should fail closed.

@@ -385,3 +385,32 @@ TEST(AuditLog, TwoThreadsAppendingKeepOneChain) {
 
 }  // namespace
 }  // namespace warden::audit
+
+namespace warden::audit {
+namespace {
+
+TEST(AuditLog, ReopenWithoutHeadFileRecordsIt) {
+  test::TempDir dir;
+  util::ManualClock clock;
+  auto path = dir.file("a.jsonl");
+  {
+    auto log = AuditLog::open(path, FsyncMode::never, clock);
+    ASSERT_TRUE(log);
+    for (int i = 0; i < 3; ++i) (*log)->append(sample_request());
+  }
+  std::remove(head_path_for(path).c_str());
+  {
+    auto log = AuditLog::open(path, FsyncMode::never, clock);
+    ASSERT_TRUE(log);
+    EXPECT_EQ((*log)->last_seq(), 4u);
+  }
+  auto report = verify_file(path);
+  EXPECT_TRUE(report.ok()) << report.to_text();
+  ASSERT_EQ(report.warnings.size(), 1u);
+  EXPECT_EQ(report.warnings[0], "seq 4: " + head_path_for(path) +
+                                    " was missing for a log of 3 records; removal of trailing "
+                                    "records before this reopen cannot be ruled out");
+}
+
+}  // namespace
+}  // namespace warden::audit
