@@ -14,7 +14,7 @@ std::string printable(std::string_view s) {
   return out;
 }
 
-}  // namespace
+} // namespace
 
 std::string alert_json(const Alert& a) {
   std::string out;
@@ -24,7 +24,8 @@ std::string alert_json(const Alert& a) {
   w.key("severity").string(core::severity_name(a.finding.severity));
   w.key("detector").string(audit::to_valid_utf8(a.finding.detector));
   w.key("message").string(audit::to_valid_utf8(a.finding.message));
-  if (!a.finding.evidence.empty()) w.key("evidence").string(audit::to_valid_utf8(a.finding.evidence));
+  if (!a.finding.evidence.empty())
+    w.key("evidence").string(audit::to_valid_utf8(a.finding.evidence));
   w.key("server").string(audit::to_valid_utf8(a.server));
   if (!a.tool.empty()) w.key("tool").string(audit::to_valid_utf8(a.tool));
   if (!a.method.empty()) w.key("method").string(audit::to_valid_utf8(a.method));
@@ -57,4 +58,4 @@ std::string alert_line(const Alert& a) {
   return out;
 }
 
-}  // namespace warden::alert
+} // namespace warden::alert

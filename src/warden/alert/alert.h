@@ -14,8 +14,8 @@ struct Alert {
   std::string server;
   std::string tool;
   std::string method;
-  uint64_t audit_seq = 0;  // 0 when there is no audit record
-  int64_t ts_us = 0;       // unix microseconds; 0 = filled in by Alerter::raise from its clock
+  uint64_t audit_seq = 0; // 0 when there is no audit record
+  int64_t ts_us = 0;      // unix microseconds; 0 = filled in by Alerter::raise from its clock
 };
 
 // One compact JSON object (what the file sink writes and the webhook POSTs):
@@ -26,9 +26,9 @@ struct Alert {
 std::string alert_json(const Alert& a);
 
 // One human line without newline (stderr and syslog):
-// "mcp-warden: ALERT high policy.tool_denied server=postmark tool=sendEmail: message (audit seq 12)"
-// `method=` stands in for `tool=` when there is no tool. Control bytes are replaced by '?', so a
-// hostile server cannot put terminal escapes on the operator's screen.
+// "mcp-warden: ALERT high policy.tool_denied server=postmark tool=sendEmail: message (audit seq
+// 12)" `method=` stands in for `tool=` when there is no tool. Control bytes are replaced by '?', so
+// a hostile server cannot put terminal escapes on the operator's screen.
 std::string alert_line(const Alert& a);
 
-}  // namespace warden::alert
+} // namespace warden::alert

@@ -45,7 +45,7 @@ SinkSpec from_policy(const policy::AlertSink& s) {
   return spec;
 }
 
-}  // namespace
+} // namespace
 
 Result<std::unique_ptr<Alerter>> Alerter::create(const AlerterConfig& config,
                                                  const util::Clock& clock) {
@@ -81,7 +81,9 @@ std::unique_ptr<Alerter> Alerter::from_config(const policy::AlertConfig& config,
 Alerter::Alerter(core::Severity min_severity, const util::Clock& clock)
     : m_min(min_severity), m_clock(clock) {}
 
-Alerter::~Alerter() { shutdown(); }
+Alerter::~Alerter() {
+  shutdown();
+}
 
 void Alerter::add_sink(std::unique_ptr<AlertSink> sink) {
   if (sink) m_sinks.push_back(std::move(sink));
@@ -97,13 +99,15 @@ void Alerter::raise(const Alert& a) {
   out.finding.evidence = audit::redact_secrets(a.finding.evidence);
   if (out.ts_us == 0) out.ts_us = m_clock.now_unix_us();
   ++m_raised;
-  for (auto& s : m_sinks) s->deliver(out);
+  for (auto& s : m_sinks)
+    s->deliver(out);
 }
 
 void Alerter::shutdown(std::chrono::milliseconds deadline) {
   if (m_shut.exchange(true)) return;
   const SteadyTime until = std::chrono::steady_clock::now() + deadline;
-  for (auto& s : m_sinks) s->shutdown(until);
+  for (auto& s : m_sinks)
+    s->shutdown(until);
 }
 
-}  // namespace warden::alert
+} // namespace warden::alert

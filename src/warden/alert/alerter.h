@@ -34,14 +34,14 @@ namespace warden::alert {
 struct SinkSpec {
   enum class Kind { stderr_sink, file, syslog, webhook };
   Kind kind = Kind::stderr_sink;
-  std::string target;  // file path, syslog facility, webhook URL; empty for stderr
+  std::string target; // file path, syslog facility, webhook URL; empty for stderr
 };
 
 struct AlerterConfig {
   core::Severity min_severity = core::Severity::high;
-  std::vector<SinkSpec> sinks{SinkSpec{}};  // default: [stderr]
-  WebhookOptions webhook;                   // for every webhook sink
-  int stderr_fd = 2;                        // where the stderr sink writes (tests use a pipe)
+  std::vector<SinkSpec> sinks{SinkSpec{}}; // default: [stderr]
+  WebhookOptions webhook;                  // for every webhook sink
+  int stderr_fd = 2;                       // where the stderr sink writes (tests use a pipe)
 };
 
 inline constexpr std::chrono::milliseconds k_shutdown_deadline{2000};
@@ -50,12 +50,13 @@ class Alerter {
 public:
   // Builds every sink; the first that cannot be built (unwritable file, unknown facility, https or
   // malformed URL) is an error naming it.
-  static Result<std::unique_ptr<Alerter>> create(const AlerterConfig& config,
-                                                 const util::Clock& clock = util::SystemClock::instance());
+  static Result<std::unique_ptr<Alerter>>
+  create(const AlerterConfig& config, const util::Clock& clock = util::SystemClock::instance());
   // From the policy's `alerts` section. Never null: a sink that cannot be built is reported on
   // stderr ("mcp-warden: warning: alert sink ... disabled: ...") and the others still work.
-  static std::unique_ptr<Alerter> from_config(const policy::AlertConfig& config,
-                                              const util::Clock& clock = util::SystemClock::instance());
+  static std::unique_ptr<Alerter>
+  from_config(const policy::AlertConfig& config,
+              const util::Clock& clock = util::SystemClock::instance());
 
   Alerter(core::Severity min_severity, const util::Clock& clock);
   ~Alerter();
@@ -74,8 +75,8 @@ public:
 
   core::Severity min_severity() const { return m_min; }
   const std::vector<std::unique_ptr<AlertSink>>& sinks() const { return m_sinks; }
-  uint64_t raised() const { return m_raised.load(); }      // alerts sent to the sinks
-  uint64_t ignored() const { return m_ignored.load(); }    // below the minimum severity
+  uint64_t raised() const { return m_raised.load(); }   // alerts sent to the sinks
+  uint64_t ignored() const { return m_ignored.load(); } // below the minimum severity
 
 private:
   const core::Severity m_min;
@@ -86,4 +87,4 @@ private:
   std::atomic<bool> m_shut{false};
 };
 
-}  // namespace warden::alert
+} // namespace warden::alert

@@ -1,15 +1,14 @@
 #include "warden/alert/sink.h"
 
+#include <cctype>
+#include <cerrno>
+#include <cstring>
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
-
-#include <cctype>
-#include <cerrno>
-#include <cstring>
+#include <sys/stat.h>
 
 namespace warden::alert {
 namespace {
@@ -25,7 +24,7 @@ bool write_all(int fd, std::string_view s) {
   return true;
 }
 
-}  // namespace
+} // namespace
 
 // ---- stderr / file ------------------------------------------------------------------------------
 
@@ -63,13 +62,17 @@ QueuedSink::Options sane(QueuedSink::Options o) {
   if (o.tries > 16) o.tries = 16;
   return o;
 }
-}  // namespace
+} // namespace
 
 QueuedSink::QueuedSink(Options options) : m_options(sane(options)) {}
 
-QueuedSink::~QueuedSink() { stop(); }
+QueuedSink::~QueuedSink() {
+  stop();
+}
 
-void QueuedSink::start() { m_worker = std::thread([this] { run(); }); }
+void QueuedSink::start() {
+  m_worker = std::thread([this] { run(); });
+}
 
 void QueuedSink::stop() {
   if (m_worker.joinable()) shutdown(std::chrono::steady_clock::now());
@@ -92,7 +95,7 @@ void QueuedSink::deliver(const Alert& a) {
 }
 
 void QueuedSink::shutdown(SteadyTime deadline) {
-  std::lock_guard once(m_shutdown_mu);  // one shutdown at a time; later ones find it joined
+  std::lock_guard once(m_shutdown_mu); // one shutdown at a time; later ones find it joined
   if (!m_worker.joinable()) return;
   {
     std::lock_guard lk(m_mu);
@@ -162,19 +165,20 @@ void QueuedSink::run() {
 
 int parse_syslog_facility(std::string_view name) {
   std::string n;
-  for (char c : name) n += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (char c : name)
+    n += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   if (n.rfind("log_", 0) == 0) n.erase(0, 4);
   struct Entry {
     const char* name;
     int value;
   };
   static constexpr Entry k_facilities[] = {
-      {"user", LOG_USER},     {"daemon", LOG_DAEMON}, {"auth", LOG_AUTH},
+      {"user", LOG_USER},         {"daemon", LOG_DAEMON}, {"auth", LOG_AUTH},
       {"authpriv", LOG_AUTHPRIV}, {"syslog", LOG_SYSLOG}, {"mail", LOG_MAIL},
-      {"news", LOG_NEWS},     {"uucp", LOG_UUCP},     {"cron", LOG_CRON},
-      {"lpr", LOG_LPR},       {"ftp", LOG_FTP},       {"local0", LOG_LOCAL0},
-      {"local1", LOG_LOCAL1}, {"local2", LOG_LOCAL2}, {"local3", LOG_LOCAL3},
-      {"local4", LOG_LOCAL4}, {"local5", LOG_LOCAL5}, {"local6", LOG_LOCAL6},
+      {"news", LOG_NEWS},         {"uucp", LOG_UUCP},     {"cron", LOG_CRON},
+      {"lpr", LOG_LPR},           {"ftp", LOG_FTP},       {"local0", LOG_LOCAL0},
+      {"local1", LOG_LOCAL1},     {"local2", LOG_LOCAL2}, {"local3", LOG_LOCAL3},
+      {"local4", LOG_LOCAL4},     {"local5", LOG_LOCAL5}, {"local6", LOG_LOCAL6},
       {"local7", LOG_LOCAL7},
   };
   for (const auto& e : k_facilities)
@@ -209,14 +213,16 @@ SyslogSink::SyslogSink(std::string facility_name, int facility)
   start();
 }
 
-SyslogSink::~SyslogSink() { stop(); }
+SyslogSink::~SyslogSink() {
+  stop();
+}
 
 QueuedSink::SendResult SyslogSink::send_one(const Alert& a, SteadyTime /*deadline*/) {
   std::string line = alert_line(a);
-  constexpr std::string_view k_prefix = "mcp-warden: ";  // the ident says it already
+  constexpr std::string_view k_prefix = "mcp-warden: "; // the ident says it already
   if (line.rfind(k_prefix, 0) == 0) line.erase(0, k_prefix.size());
   ::syslog(m_facility | syslog_priority(a.finding.severity), "%s", line.c_str());
   return SendResult::ok;
 }
 
-}  // namespace warden::alert
+} // namespace warden::alert

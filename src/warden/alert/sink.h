@@ -25,7 +25,7 @@ using SteadyTime = std::chrono::steady_clock::time_point;
 class AlertSink {
 public:
   virtual ~AlertSink() = default;
-  virtual std::string name() const = 0;  // "stderr", "file:PATH", "syslog:local0", "webhook:URL"
+  virtual std::string name() const = 0; // "stderr", "file:PATH", "syslog:local0", "webhook:URL"
   virtual void deliver(const Alert& a) = 0;
   // Stop accepting alerts and deliver what is queued, giving up at `deadline`. Idempotent.
   virtual void shutdown(SteadyTime deadline) { (void)deadline; }
@@ -62,21 +62,21 @@ private:
 class QueuedSink : public AlertSink {
 public:
   struct Options {
-    size_t capacity = 1024;                           // queued alerts; when full, drop the oldest
-    int tries = 1;                                    // attempts per alert
-    std::chrono::milliseconds backoff_base{200};      // wait base * 2^(n-1) after attempt n fails
+    size_t capacity = 1024;                      // queued alerts; when full, drop the oldest
+    int tries = 1;                               // attempts per alert
+    std::chrono::milliseconds backoff_base{200}; // wait base * 2^(n-1) after attempt n fails
   };
   struct Stats {
     uint64_t delivered = 0;
-    uint64_t failed = 0;     // gave up after the last try (or a permanent error)
-    uint64_t dropped = 0;    // pushed out of a full queue, or raised after shutdown
-    uint64_t abandoned = 0;  // still queued when the shutdown deadline passed
+    uint64_t failed = 0;    // gave up after the last try (or a permanent error)
+    uint64_t dropped = 0;   // pushed out of a full queue, or raised after shutdown
+    uint64_t abandoned = 0; // still queued when the shutdown deadline passed
     uint64_t retries = 0;
     size_t queued = 0;
   };
 
   ~QueuedSink() override;
-  void deliver(const Alert& a) final;  // never blocks on I/O
+  void deliver(const Alert& a) final; // never blocks on I/O
   void shutdown(SteadyTime deadline) final;
   Stats stats() const;
 
@@ -98,8 +98,8 @@ private:
   const Options m_options;
   std::mutex m_shutdown_mu;
   mutable std::mutex m_mu;
-  std::condition_variable m_cv;       // work queued, or stopping
-  std::condition_variable m_done_cv;  // the worker finished
+  std::condition_variable m_cv;      // work queued, or stopping
+  std::condition_variable m_done_cv; // the worker finished
   std::deque<Alert> m_queue;
   bool m_stopping = false;
   bool m_done = false;
@@ -130,4 +130,4 @@ int parse_syslog_facility(std::string_view name);
 // The LOG_* priority for a severity.
 int syslog_priority(core::Severity s);
 
-}  // namespace warden::alert
+} // namespace warden::alert

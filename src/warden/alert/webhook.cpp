@@ -1,13 +1,13 @@
 #include "warden/alert/webhook.h"
 
+#include <algorithm>
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <fmt/format.h>
-
-#include <algorithm>
 
 namespace warden::alert {
 
@@ -59,7 +59,8 @@ Result<HttpUrl> parse_http_url(const std::string& url) {
     if (v == 0 || v > 65535) return bad("invalid port");
     u.port = static_cast<uint16_t>(v);
   }
-  u.target = rest.empty() ? "/" : (rest.front() == '?' ? "/" + std::string(rest) : std::string(rest));
+  u.target =
+      rest.empty() ? "/" : (rest.front() == '?' ? "/" + std::string(rest) : std::string(rest));
   u.host_header = std::string(authority);
   return u;
 }
@@ -77,7 +78,9 @@ WebhookSink::WebhookSink(std::string url, HttpUrl parsed, const WebhookOptions& 
   start();
 }
 
-WebhookSink::~WebhookSink() { stop(); }
+WebhookSink::~WebhookSink() {
+  stop();
+}
 
 void WebhookSink::abort_in_flight() {
   std::lock_guard lk(m_io_mu);
@@ -87,7 +90,7 @@ void WebhookSink::abort_in_flight() {
 
 QueuedSink::SendResult WebhookSink::send_one(const Alert& a, SteadyTime deadline) {
   using std::chrono::steady_clock;
-  net::io_context ioc;  // declared first: destroyed last, after the operations that use it
+  net::io_context ioc; // declared first: destroyed last, after the operations that use it
   tcp::resolver resolver(ioc);
   beast::tcp_stream stream(ioc);
   beast::flat_buffer buffer;
@@ -99,10 +102,11 @@ QueuedSink::SendResult WebhookSink::send_one(const Alert& a, SteadyTime deadline
   req.body() = alert_json(a);
   req.prepare_payload();
   http::response<http::string_body> res;
-  bool io_error = true;  // until a response is read
+  bool io_error = true; // until a response is read
 
   auto remaining = [&](std::chrono::milliseconds cap) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - steady_clock::now());
+    auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - steady_clock::now());
     return std::max(std::chrono::milliseconds(1), std::min(cap, left));
   };
   auto on_read = [&](beast::error_code ec, size_t) {
@@ -123,9 +127,8 @@ QueuedSink::SendResult WebhookSink::send_one(const Alert& a, SteadyTime deadline
   };
   auto connect_to = [&](const tcp::resolver::results_type& endpoints) {
     stream.expires_after(remaining(m_options.connect_timeout));
-    stream.async_connect(endpoints, [&](beast::error_code ec, const tcp::endpoint&) {
-      on_connect(ec);
-    });
+    stream.async_connect(endpoints,
+                         [&](beast::error_code ec, const tcp::endpoint&) { on_connect(ec); });
   };
   beast::error_code addr_ec;
   auto addr = net::ip::make_address(m_parsed.host, addr_ec);
@@ -155,4 +158,4 @@ QueuedSink::SendResult WebhookSink::send_one(const Alert& a, SteadyTime deadline
   return SendResult::fail;
 }
 
-}  // namespace warden::alert
+} // namespace warden::alert

@@ -26,9 +26,9 @@ class io_context;
 namespace warden::alert {
 
 struct HttpUrl {
-  std::string host;         // without brackets for IPv6
+  std::string host; // without brackets for IPv6
   uint16_t port = 80;
-  std::string target = "/";  // path and query
+  std::string target = "/"; // path and query
   std::string host_header;  // host[:port] as it goes in the Host header
 };
 // http://host[:port][/path][?query]. An error names what is wrong (https, no host, bad port...).
@@ -37,7 +37,7 @@ Result<HttpUrl> parse_http_url(const std::string& url);
 struct WebhookOptions {
   QueuedSink::Options queue{1024, 3, std::chrono::milliseconds(200)};
   std::chrono::milliseconds connect_timeout{1000};
-  std::chrono::milliseconds io_timeout{2000};  // writing the request and reading the answer
+  std::chrono::milliseconds io_timeout{2000}; // writing the request and reading the answer
 };
 
 class WebhookSink final : public QueuedSink {
@@ -56,8 +56,8 @@ private:
   HttpUrl m_parsed;
   WebhookOptions m_options;
   std::mutex m_io_mu;
-  boost::asio::io_context* m_active = nullptr;  // the attempt in flight, for abort_in_flight
+  boost::asio::io_context* m_active = nullptr; // the attempt in flight, for abort_in_flight
   bool m_aborted = false;
 };
 
-}  // namespace warden::alert
+} // namespace warden::alert

@@ -1,16 +1,15 @@
 #include "warden/audit/audit_log.h"
 
+#include <cerrno>
+#include <cstring>
 #include <fcntl.h>
-#include <sys/file.h>
-#include <sys/stat.h>
+#include <filesystem>
+#include <simdjson.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
-#include <simdjson.h>
-
-#include <cerrno>
-#include <cstring>
-#include <filesystem>
+#include <sys/file.h>
+#include <sys/stat.h>
 
 #include "warden/policy/model.h"
 
@@ -20,7 +19,9 @@ namespace {
 constexpr size_t k_max_line_bytes = 64u << 20;
 constexpr size_t k_scan_chunk = 64u << 10;
 
-std::string errno_text(int e) { return std::strerror(e); }
+std::string errno_text(int e) {
+  return std::strerror(e);
+}
 
 bool is_hex64(std::string_view s) {
   if (s.size() != 64) return false;
@@ -33,7 +34,8 @@ bool is_hex64(std::string_view s) {
 Result<int64_t> find_last_byte(int fd, char byte, int64_t end) {
   std::string buf(k_scan_chunk, '\0');
   while (end > 0) {
-    int64_t start = end > static_cast<int64_t>(k_scan_chunk) ? end - static_cast<int64_t>(k_scan_chunk) : 0;
+    int64_t start =
+        end > static_cast<int64_t>(k_scan_chunk) ? end - static_cast<int64_t>(k_scan_chunk) : 0;
     size_t want = static_cast<size_t>(end - start);
     size_t got = 0;
     while (got < want) {
@@ -85,7 +87,7 @@ void fsync_parent_dir(const std::string& path) {
   ::close(d);
 }
 
-}  // namespace
+} // namespace
 
 const char* fsync_mode_name(FsyncMode m) {
   switch (m) {
@@ -102,7 +104,9 @@ std::optional<FsyncMode> parse_fsync_mode(std::string_view s) {
   return std::nullopt;
 }
 
-std::string head_path_for(const std::string& log_path) { return log_path + ".head"; }
+std::string head_path_for(const std::string& log_path) {
+  return log_path + ".head";
+}
 
 Result<std::optional<Head>> read_head_file(const std::string& head_path) {
   int fd = ::open(head_path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -144,7 +148,9 @@ AuditLog::AuditLog(std::string path, FsyncMode mode, const util::Clock& clock,
   m_head_len = static_cast<size_t>(-1);
 }
 
-AuditLog::~AuditLog() { (void)close(); }
+AuditLog::~AuditLog() {
+  (void)close();
+}
 
 Result<std::unique_ptr<AuditLog>> AuditLog::open(const std::string& path, FsyncMode mode,
                                                  const util::Clock& clock,
@@ -169,8 +175,8 @@ Result<std::unique_ptr<AuditLog>> AuditLog::open(const std::string& path, FsyncM
   if ((st.st_mode & 077) != 0) (void)::fchmod(fd, 0600);
   int hfd = ::open(head_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (hfd < 0)
-    return Error{0, fmt::format("cannot open audit head file {}: {}", head_path,
-                                errno_text(errno))};
+    return Error{0,
+                 fmt::format("cannot open audit head file {}: {}", head_path, errno_text(errno))};
   log->m_head_fd = util::UniqueFd(hfd);
   if (::fstat(hfd, &st) == 0 && (st.st_mode & 077) != 0) (void)::fchmod(hfd, 0600);
   if (mode != FsyncMode::never) fsync_parent_dir(path);
@@ -196,7 +202,7 @@ Status AuditLog::recover(const Result<std::optional<Head>>& head_file) {
   const int64_t size = st.st_size;
   auto last_nl = find_last_byte(fd, '\n', size);
   if (!last_nl) return Error{0, fmt::format("audit log {}: {}", m_path, last_nl.error().message)};
-  const int64_t complete_end = *last_nl + 1;  // 0 when there is no complete line
+  const int64_t complete_end = *last_nl + 1; // 0 when there is no complete line
   if (complete_end > 0) {
     auto prev_nl = find_last_byte(fd, '\n', *last_nl);
     if (!prev_nl) return Error{0, fmt::format("audit log {}: {}", m_path, prev_nl.error().message)};
@@ -267,7 +273,7 @@ Status AuditLog::recover(const Result<std::optional<Head>>& head_file) {
     lifecycle("audit/reopen",
               {"audit.head_unreadable", core::Severity::critical,
                head_file.error().message + "; removal of trailing records before this reopen "
-               "cannot be ruled out",
+                                           "cannot be ruled out",
                ""},
               "");
   }
@@ -280,8 +286,7 @@ Status AuditLog::recover(const Result<std::optional<Head>>& head_file) {
                ""},
               fmt::format(R"({{"dropped_bytes":{},"after_seq":{}}})", dropped, m_written_seq));
   }
-  if (!m_error.empty())
-    return Error{0, fmt::format("audit log {}: {}", m_path, m_error)};
+  if (!m_error.empty()) return Error{0, fmt::format("audit log {}: {}", m_path, m_error)};
   write_head_locked();
   return Ok{};
 }
@@ -299,7 +304,8 @@ uint64_t AuditLog::append_locked(std::string_view body) {
     return 0;
   }
   const uint64_t seq = m_seq + 1;
-  SealedLine sealed = seal_record(seq, util::format_rfc3339_us(m_clock.now_unix_us()), m_prev, body);
+  SealedLine sealed =
+      seal_record(seq, util::format_rfc3339_us(m_clock.now_unix_us()), m_prev, body);
   m_pending += sealed.line;
   m_pending += '\n';
   m_seq = seq;
@@ -347,7 +353,7 @@ bool AuditLog::flush_locked() {
   m_written_prev = m_prev;
   m_error.clear();
   m_dirty = true;
-  if (m_mode == FsyncMode::always) maybe_sync_locked(true);  // the log is durable before the head
+  if (m_mode == FsyncMode::always) maybe_sync_locked(true); // the log is durable before the head
   write_head_locked();
   if (m_mode == FsyncMode::batch) maybe_sync_locked(false);
   return true;
@@ -446,4 +452,4 @@ AuditLog::Stats AuditLog::stats() const {
   return m_stats;
 }
 
-}  // namespace warden::audit
+} // namespace warden::audit

@@ -42,7 +42,7 @@
 #include "warden/util/result.h"
 
 namespace warden::policy {
-enum class FsyncMode;  // the policy's `audit.fsync` (policy/model.h)
+enum class FsyncMode; // the policy's `audit.fsync` (policy/model.h)
 }
 
 namespace warden::audit {
@@ -54,9 +54,9 @@ const char* fsync_mode_name(FsyncMode m);
 std::optional<FsyncMode> parse_fsync_mode(std::string_view s);
 
 struct AuditLogOptions {
-  size_t detail_cap = k_default_detail_cap;  // see RenderOptions
-  int64_t batch_sync_interval_us = 100'000;  // FsyncMode::batch
-  size_t max_batch_bytes = 1 << 20;          // a batch larger than this is written early
+  size_t detail_cap = k_default_detail_cap; // see RenderOptions
+  int64_t batch_sync_interval_us = 100'000; // FsyncMode::batch
+  size_t max_batch_bytes = 1 << 20;         // a batch larger than this is written early
 };
 
 // The head file: `SEQ HASH\n` of the last record written.
@@ -64,7 +64,7 @@ struct Head {
   uint64_t seq = 0;
   std::string hash;
 };
-std::string head_path_for(const std::string& log_path);  // PATH + ".head"
+std::string head_path_for(const std::string& log_path); // PATH + ".head"
 // nullopt if the file does not exist; an error if it exists but cannot be read or parsed.
 Result<std::optional<Head>> read_head_file(const std::string& head_path);
 
@@ -96,7 +96,7 @@ public:
     ~BatchScope() { (void)finish(); }
     BatchScope(const BatchScope&) = delete;
     BatchScope& operator=(const BatchScope&) = delete;
-    Status finish() {  // ends the batch now; later calls return Ok
+    Status finish() { // ends the batch now; later calls return Ok
       if (!m_log) return Ok{};
       return std::exchange(m_log, nullptr)->end_batch();
     }
@@ -120,16 +120,16 @@ public:
   uint64_t last_seq() const;
   std::string last_hash() const;
   const std::string& path() const { return m_path; }
-  bool healthy() const;            // false after a failed write, until a write succeeds
-  std::string last_error() const;  // why the last failed write failed
+  bool healthy() const;           // false after a failed write, until a write succeeds
+  std::string last_error() const; // why the last failed write failed
 
   struct Stats {
-    uint64_t records = 0;   // records written by this process
-    uint64_t writes = 0;    // write(2) calls that wrote records
+    uint64_t records = 0; // records written by this process
+    uint64_t writes = 0;  // write(2) calls that wrote records
     uint64_t fsyncs = 0;
     uint64_t bytes = 0;
-    uint64_t failures = 0;  // writes that failed
-    uint64_t recovered_partial_bytes = 0;  // dropped at open (an interrupted write)
+    uint64_t failures = 0;                // writes that failed
+    uint64_t recovered_partial_bytes = 0; // dropped at open (an interrupted write)
   };
   Stats stats() const;
 
@@ -149,18 +149,18 @@ private:
   mutable std::mutex m_mu;
   util::UniqueFd m_fd;
   util::UniqueFd m_head_fd;
-  uint64_t m_seq = 0;                      // last seq handed out
-  std::string m_prev{k_zero_hash};         // hash of that record
-  uint64_t m_written_seq = 0;              // last seq on disk
+  uint64_t m_seq = 0;              // last seq handed out
+  std::string m_prev{k_zero_hash}; // hash of that record
+  uint64_t m_written_seq = 0;      // last seq on disk
   std::string m_written_prev{k_zero_hash};
-  uint64_t m_size = 0;                     // bytes of complete records in the file
-  std::string m_pending;                   // lines not yet written (inside a batch)
+  uint64_t m_size = 0;   // bytes of complete records in the file
+  std::string m_pending; // lines not yet written (inside a batch)
   int m_batch_depth = 0;
-  bool m_dirty = false;                    // written but not yet fdatasync'ed
-  int64_t m_last_sync_us = 0;              // monotonic
+  bool m_dirty = false;       // written but not yet fdatasync'ed
+  int64_t m_last_sync_us = 0; // monotonic
   size_t m_head_len = 0;
   std::string m_error;
   Stats m_stats;
 };
 
-}  // namespace warden::audit
+} // namespace warden::audit

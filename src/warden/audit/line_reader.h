@@ -18,7 +18,8 @@ public:
   bool is_open() const { return m_file != nullptr; }
 
   // Sets `line` (without its newline) and returns true for each complete line. At the end, returns
-  // false; `partial()` then holds the bytes after the last newline (empty if the file ends with one).
+  // false; `partial()` then holds the bytes after the last newline (empty if the file ends with
+  // one).
   bool next(std::string& line) {
     for (;;) {
       size_t nl = m_buf.find('\n', m_pos);
@@ -52,4 +53,4 @@ private:
   std::string m_partial;
 };
 
-}  // namespace warden::audit::detail
+} // namespace warden::audit::detail

@@ -1,7 +1,6 @@
 #include "warden/audit/record.h"
 
 #include <simdjson.h>
-
 #include <utility>
 
 #include "warden/audit/redact.h"
@@ -13,7 +12,7 @@ namespace warden::audit {
 namespace {
 
 constexpr std::string_view k_hash_prefix = ",\"hash\":\"";
-constexpr size_t k_hash_suffix_len = k_hash_prefix.size() + 64 + 2;  // ,"hash":"<64>"}
+constexpr size_t k_hash_suffix_len = k_hash_prefix.size() + 64 + 2; // ,"hash":"<64>"}
 
 bool is_valid_json(std::string_view text) {
   thread_local simdjson::dom::parser parser;
@@ -50,7 +49,7 @@ void put_json_text(std::string& out, std::string_view text, size_t cap) {
     util::append_json_string(out, to_valid_utf8(red));
 }
 
-}  // namespace
+} // namespace
 
 const char* kind_name(Kind k) {
   switch (k) {
@@ -73,9 +72,9 @@ std::optional<Kind> parse_kind(std::string_view s) {
 
 const std::array<std::string_view, 20>& record_keys() {
   static constexpr std::array<std::string_view, 20> k_keys = {
-      "seq",  "ts",       "prev",     "server",     "session", "agent", "kind",
-      "direction", "method", "tool",  "id",         "decision", "findings", "latency_us",
-      "host", "port",     "http_method", "path",    "detail",  "hash"};
+      "seq",       "ts",     "prev",        "server", "session",  "agent",    "kind",
+      "direction", "method", "tool",        "id",     "decision", "findings", "latency_us",
+      "host",      "port",   "http_method", "path",   "detail",   "hash"};
   return k_keys;
 }
 
@@ -117,10 +116,14 @@ std::string render_record_body(const Record& r, const RenderOptions& opt) {
     first = false;
     util::JsonWriter fw(out);
     fw.begin_object()
-        .key("detector").string(to_valid_utf8(f.detector))
-        .key("severity").string(core::severity_name(f.severity))
-        .key("message").string(clean(f.message))
-        .key("evidence").string(to_valid_utf8(cap_text(redact_secrets(f.evidence), k_evidence_cap)))
+        .key("detector")
+        .string(to_valid_utf8(f.detector))
+        .key("severity")
+        .string(core::severity_name(f.severity))
+        .key("message")
+        .string(clean(f.message))
+        .key("evidence")
+        .string(to_valid_utf8(cap_text(redact_secrets(f.evidence), k_evidence_cap)))
         .end_object();
   }
   out += ']';
@@ -187,4 +190,4 @@ std::string recompute_hash(std::string_view line) {
   return util::sha256_hex(canonical);
 }
 
-}  // namespace warden::audit
+} // namespace warden::audit

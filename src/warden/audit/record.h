@@ -27,22 +27,22 @@ std::optional<Kind> parse_kind(std::string_view s);
 
 // What the caller logs. The log adds seq, ts, prev and hash.
 struct Record {
-  std::string server;   // policy server name; always written (may be "")
-  std::string session;  // omitted when empty
-  std::string agent;    // omitted when empty
+  std::string server;  // policy server name; always written (may be "")
+  std::string session; // omitted when empty
+  std::string agent;   // omitted when empty
   Kind kind = Kind::request;
   core::Direction direction = core::Direction::c2s;
-  std::string method;   // JSON-RPC method (after unescaping)
-  std::string tool;     // tool / prompt / resource the message targets
-  std::string id;       // the JSON-RPC id as serialized JSON text (`7`, `"abc"`), or empty
+  std::string method; // JSON-RPC method (after unescaping)
+  std::string tool;   // tool / prompt / resource the message targets
+  std::string id;     // the JSON-RPC id as serialized JSON text (`7`, `"abc"`), or empty
   core::Decision decision = core::Decision::allow;
-  std::vector<core::Finding> findings;  // message and evidence are redacted; evidence is capped
+  std::vector<core::Finding> findings; // message and evidence are redacted; evidence is capped
   std::optional<int64_t> latency_us;
   // Egress (kind egress, direction out).
   std::string host;
   std::optional<uint16_t> port;
   std::string http_method;
-  std::string path;     // redacted (query strings carry keys)
+  std::string path; // redacted (query strings carry keys)
   // Already-serialized JSON (tool arguments, a result excerpt, a message such as the text of a
   // dropped non-JSON line as a JSON string). Redacted, then capped: see RenderOptions.
   std::string detail;
@@ -82,4 +82,4 @@ bool split_sealed_line(std::string_view line, std::string& canonical, std::strin
 // SHA-256 of the canonical bytes of `line`, or "" if the line is not a sealed record.
 std::string recompute_hash(std::string_view line);
 
-}  // namespace warden::audit
+} // namespace warden::audit

@@ -1,18 +1,18 @@
 #include "warden/audit/redact.h"
 
-#include <re2/re2.h>
-#include <re2/set.h>
-
 #include <algorithm>
 #include <memory>
+
+#include <re2/re2.h>
+#include <re2/set.h>
 
 namespace warden::audit {
 namespace {
 
 struct Pattern {
   const char* kind;
-  const char* regex;    // RE2 syntax, Latin-1 (byte) semantics, ASCII only
-  const char* rewrite;  // \1 keeps a context prefix; the secret itself is replaced
+  const char* regex;   // RE2 syntax, Latin-1 (byte) semantics, ASCII only
+  const char* rewrite; // \1 keeps a context prefix; the secret itself is replaced
 };
 
 // Character classes never include `"`, `'` or `\` (the PEM body allows only the `\n`, `\r`, `\t`
@@ -27,7 +27,8 @@ struct Pattern {
 #define WARDEN_ASSIGN R"((?:\\?"|')?[ \t]*[:=][ \t]*(?:\\?"|')?)"
 
 constexpr Pattern k_patterns[] = {
-    {"private_key", WARDEN_PEM_BEGIN WARDEN_PEM_BODY R"(*?-----END[A-Z0-9 ]{0,40} PRIVATE KEY-----)",
+    {"private_key",
+     WARDEN_PEM_BEGIN WARDEN_PEM_BODY R"(*?-----END[A-Z0-9 ]{0,40} PRIVATE KEY-----)",
      "[REDACTED:private_key]"},
     // A BEGIN line without its END (an excerpt cut short): redact what follows the marker.
     {"private_key", WARDEN_PEM_BEGIN WARDEN_PEM_BODY "*", "[REDACTED:private_key]"},
@@ -45,7 +46,8 @@ constexpr Pattern k_patterns[] = {
     {"stripe_key", WARDEN_START R"([rs]k_live_[A-Za-z0-9]{20,247}\b)",
      R"(\1[REDACTED:stripe_key])"},
     {"google_api_key", WARDEN_START R"(AIza[0-9A-Za-z_\-]{35})", R"(\1[REDACTED:google_api_key])"},
-    {"anthropic_key", WARDEN_START R"(sk-ant-[A-Za-z0-9_\-]{20,})", R"(\1[REDACTED:anthropic_key])"},
+    {"anthropic_key", WARDEN_START R"(sk-ant-[A-Za-z0-9_\-]{20,})",
+     R"(\1[REDACTED:anthropic_key])"},
     {"openai_key", WARDEN_START R"(sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{20,})",
      R"(\1[REDACTED:openai_key])"},
     {"uuid_token",
@@ -94,13 +96,15 @@ public:
     if (!m_compiled || err.kind != re2::RE2::Set::kNoError) {
       // The one-pass matcher ran out of memory or failed to build: fall back to every pattern.
       hits.clear();
-      for (size_t i = 0; i < m_res.size(); ++i) hits.push_back(static_cast<int>(i));
+      for (size_t i = 0; i < m_res.size(); ++i)
+        hits.push_back(static_cast<int>(i));
       any = true;
     } else {
-      for (int& h : hits) h = m_set_to_pattern[static_cast<size_t>(h)];
+      for (int& h : hits)
+        h = m_set_to_pattern[static_cast<size_t>(h)];
     }
     if (any) {
-      std::sort(hits.begin(), hits.end());  // apply in table order
+      std::sort(hits.begin(), hits.end()); // apply in table order
       for (int i : hits) {
         const auto& p = k_patterns[static_cast<size_t>(i)];
         if (m_res[static_cast<size_t>(i)]->ok())
@@ -126,12 +130,14 @@ const Redactor& redactor() {
   return k_redactor;
 }
 
-}  // namespace
+} // namespace
 
 std::string redact_secrets(std::string_view text, int* count) {
   return redactor().redact(text, count);
 }
 
-const std::vector<std::string>& redaction_kinds() { return redactor().kinds(); }
+const std::vector<std::string>& redaction_kinds() {
+  return redactor().kinds();
+}
 
-}  // namespace warden::audit
+} // namespace warden::audit

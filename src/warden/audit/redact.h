@@ -24,4 +24,4 @@ std::string redact_secrets(std::string_view text, int* count = nullptr);
 // The kind names above, in the order the patterns are applied (for docs and tests).
 const std::vector<std::string>& redaction_kinds();
 
-}  // namespace warden::audit
+} // namespace warden::audit

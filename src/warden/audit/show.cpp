@@ -1,13 +1,13 @@
 #include "warden/audit/show.h"
 
-#include <fmt/format.h>
-#include <simdjson.h>
-
 #include <array>
 #include <cerrno>
 #include <cstring>
 #include <deque>
+#include <simdjson.h>
 #include <string_view>
+
+#include <fmt/format.h>
 
 #include "warden/audit/line_reader.h"
 #include "warden/audit/record.h"
@@ -32,7 +32,8 @@ std::string printable(std::string s, size_t max = 48) {
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
   if (s.size() > max) {
     size_t cut = max - 3;
-    while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
+    while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80)
+      --cut;
     s.resize(cut);
     s += "...";
   }
@@ -65,7 +66,7 @@ size_t display_width(const std::string& s) {
   return w;
 }
 
-}  // namespace
+} // namespace
 
 Result<std::vector<std::string>> show(const std::string& path, const ShowFilter& filter,
                                       ShowFormat format) {
@@ -88,8 +89,8 @@ Result<std::vector<std::string>> show(const std::string& path, const ShowFilter&
     return Error{0, fmt::format("cannot open {}: {}", path, std::strerror(errno))};
 
   simdjson::dom::parser parser;
-  std::deque<std::string> raw;  // json format
-  std::deque<Row> rows;         // table format
+  std::deque<std::string> raw; // json format
+  std::deque<Row> rows;        // table format
   std::string line;
   while (reader.next(line)) {
     simdjson::dom::object o;
@@ -124,10 +125,12 @@ Result<std::vector<std::string>> show(const std::string& path, const ShowFilter&
   const Row header{"SEQ", "TS", "SERVER", "KIND", "DIR", "METHOD", "TOOL", "DECISION", "FINDINGS"};
   std::array<size_t, k_columns> width{};
   auto measure = [&](const Row& r) {
-    for (size_t i = 0; i < k_columns; ++i) width[i] = std::max(width[i], display_width(r[i]));
+    for (size_t i = 0; i < k_columns; ++i)
+      width[i] = std::max(width[i], display_width(r[i]));
   };
   measure(header);
-  for (const auto& r : rows) measure(r);
+  for (const auto& r : rows)
+    measure(r);
   auto render = [&](const Row& r) {
     std::string s;
     for (size_t i = 0; i < k_columns; ++i) {
@@ -137,9 +140,9 @@ Result<std::vector<std::string>> show(const std::string& path, const ShowFilter&
     return s;
   };
   out.push_back(render(header));
-  for (const auto& r : rows) out.push_back(render(r));
+  for (const auto& r : rows)
+    out.push_back(render(r));
   return out;
 }
 
-}  // namespace warden::audit
-
+} // namespace warden::audit

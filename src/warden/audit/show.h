@@ -18,19 +18,19 @@
 namespace warden::audit {
 
 struct ShowFilter {
-  std::string server;    // exact match; empty = any
-  std::string tool;      // exact match
-  std::string decision;  // allow|block|strip|redact|approve|quarantine
-  std::string kind;      // request|response|notification|egress|lifecycle|alert
-  std::string since;     // RFC 3339 or YYYY-MM-DD (UTC midnight): records with ts >= since
-  size_t limit = 0;      // 0 = all; otherwise the LAST `limit` matching records, oldest first
+  std::string server;   // exact match; empty = any
+  std::string tool;     // exact match
+  std::string decision; // allow|block|strip|redact|approve|quarantine
+  std::string kind;     // request|response|notification|egress|lifecycle|alert
+  std::string since;    // RFC 3339 or YYYY-MM-DD (UTC midnight): records with ts >= since
+  size_t limit = 0;     // 0 = all; otherwise the LAST `limit` matching records, oldest first
 };
 
 enum class ShowFormat {
-  table,  // a header line, then one aligned line per record:
-          //   SEQ TS SERVER KIND DIR METHOD TOOL DECISION FINDINGS
-          // FINDINGS is "-" or "high:policy.tool_denied, low:x" (at most 3, then "+N")
-  json,   // the stored lines verbatim (JSON Lines), ready for jq
+  table, // a header line, then one aligned line per record:
+         //   SEQ TS SERVER KIND DIR METHOD TOOL DECISION FINDINGS
+         // FINDINGS is "-" or "high:policy.tool_denied, low:x" (at most 3, then "+N")
+  json,  // the stored lines verbatim (JSON Lines), ready for jq
 };
 
 // The output lines, without newlines. An error (exit code 2) for an unreadable file, an invalid
@@ -38,4 +38,4 @@ enum class ShowFormat {
 Result<std::vector<std::string>> show(const std::string& path, const ShowFilter& filter,
                                       ShowFormat format);
 
-}  // namespace warden::audit
+} // namespace warden::audit

@@ -9,17 +9,17 @@ size_t sequence_len(std::string_view s, size_t i) {
   unsigned char c = b(i);
   if (c < 0x80) return 1;
   size_t n = 0;
-  unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
+  unsigned char lo = 0x80, hi = 0xBF; // allowed range of the second byte
   if (c >= 0xC2 && c <= 0xDF) {
     n = 2;
   } else if (c >= 0xE0 && c <= 0xEF) {
     n = 3;
-    if (c == 0xE0) lo = 0xA0;  // no overlongs
-    if (c == 0xED) hi = 0x9F;  // no surrogates
+    if (c == 0xE0) lo = 0xA0; // no overlongs
+    if (c == 0xED) hi = 0x9F; // no surrogates
   } else if (c >= 0xF0 && c <= 0xF4) {
     n = 4;
     if (c == 0xF0) lo = 0x90;
-    if (c == 0xF4) hi = 0x8F;  // <= U+10FFFF
+    if (c == 0xF4) hi = 0x8F; // <= U+10FFFF
   } else {
     return 0;
   }
@@ -30,11 +30,14 @@ size_t sequence_len(std::string_view s, size_t i) {
   return n;
 }
 
-}  // namespace
+} // namespace
 
 bool is_valid_utf8(std::string_view s) {
   for (size_t i = 0; i < s.size();) {
-    if (static_cast<unsigned char>(s[i]) < 0x80) { ++i; continue; }
+    if (static_cast<unsigned char>(s[i]) < 0x80) {
+      ++i;
+      continue;
+    }
     size_t n = sequence_len(s, i);
     if (n == 0) return false;
     i += n;
@@ -63,8 +66,9 @@ size_t utf8_prefix_len(std::string_view s, size_t max) {
   if (max >= s.size()) return s.size();
   size_t i = max;
   // Back off continuation bytes so the cut lands on the start of a sequence (at most 3 steps).
-  while (i > 0 && max - i < 4 && (static_cast<unsigned char>(s[i]) & 0xC0) == 0x80) --i;
+  while (i > 0 && max - i < 4 && (static_cast<unsigned char>(s[i]) & 0xC0) == 0x80)
+    --i;
   return i;
 }
 
-}  // namespace warden::audit
+} // namespace warden::audit

@@ -16,4 +16,4 @@ std::string to_valid_utf8(std::string_view s);
 // multi-byte UTF-8 sequence.
 size_t utf8_prefix_len(std::string_view s, size_t max);
 
-}  // namespace warden::audit
+} // namespace warden::audit

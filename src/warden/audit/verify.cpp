@@ -1,13 +1,13 @@
 #include "warden/audit/verify.h"
 
-#include <fmt/format.h>
-#include <simdjson.h>
-
 #include <array>
 #include <cerrno>
 #include <cstring>
 #include <optional>
+#include <simdjson.h>
 #include <string_view>
+
+#include <fmt/format.h>
 
 #include "warden/audit/audit_log.h"
 #include "warden/audit/line_reader.h"
@@ -52,14 +52,16 @@ public:
       m_r.error = fmt::format("seq {}: {}", want, why);
       return false;
     };
-    if (line.empty()) return fail(fmt::format("line {} is empty (record removed or corrupted)", line_no));
+    if (line.empty())
+      return fail(fmt::format("line {} is empty (record removed or corrupted)", line_no));
     simdjson::dom::object obj;
     if (m_parser.parse(line).get(obj) != simdjson::SUCCESS)
-      return fail(fmt::format("line {} is not a valid JSON object (record edited or corrupted)",
-                              line_no));
+      return fail(
+          fmt::format("line {} is not a valid JSON object (record edited or corrupted)", line_no));
     uint64_t seq = 0;
     if (obj["seq"].get_uint64().get(seq) != simdjson::SUCCESS)
-      return fail(fmt::format("line {} has no valid \"seq\" (record edited or corrupted)", line_no));
+      return fail(
+          fmt::format("line {} has no valid \"seq\" (record edited or corrupted)", line_no));
     if (seq != want)
       return fail(fmt::format("expected seq {}, found {} ({})", want, seq,
                               seq > want ? "record removed or reordered"
@@ -140,7 +142,7 @@ private:
   std::string m_prev_hash{k_zero_hash};
 };
 
-}  // namespace
+} // namespace
 
 VerifyReport verify_file(const std::string& path) {
   VerifyReport r;
@@ -176,8 +178,8 @@ VerifyReport verify_file(const std::string& path) {
     return r;
   }
   if (!*head) {
-    r.warnings.push_back(fmt::format(
-        "no {}: removal of trailing records cannot be detected", head_path));
+    r.warnings.push_back(
+        fmt::format("no {}: removal of trailing records cannot be detected", head_path));
   } else {
     const Head& h = **head;
     if (h.seq > r.last_seq) {
@@ -217,7 +219,8 @@ std::string VerifyReport::to_text() const {
     break;
   case VerifyStatus::unreadable: out = fmt::format("ERROR: {}\n", error); break;
   }
-  for (const auto& w : warnings) out += "warning: " + w + '\n';
+  for (const auto& w : warnings)
+    out += "warning: " + w + '\n';
   return out;
 }
 
@@ -231,13 +234,20 @@ std::string VerifyReport::to_json() const {
   w.key("verified").integer(static_cast<int64_t>(verified));
   w.key("last_seq").integer(static_cast<int64_t>(last_seq));
   w.key("first_bad_seq");
-  if (first_bad_seq) w.integer(static_cast<int64_t>(first_bad_seq)); else w.null();
+  if (first_bad_seq)
+    w.integer(static_cast<int64_t>(first_bad_seq));
+  else
+    w.null();
   w.key("error");
-  if (error.empty()) w.null(); else w.string(error);
+  if (error.empty())
+    w.null();
+  else
+    w.string(error);
   w.key("warnings").begin_array();
-  for (const auto& x : warnings) w.string(x);
+  for (const auto& x : warnings)
+    w.string(x);
   w.end_array().end_object();
   return out;
 }
 
-}  // namespace warden::audit
+} // namespace warden::audit

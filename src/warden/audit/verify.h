@@ -20,18 +20,18 @@
 namespace warden::audit {
 
 enum class VerifyStatus {
-  ok,          // every complete record verified (warnings possible)
-  failed,      // tampering or corruption found: `error` names the first bad seq (exit code 1)
-  unreadable,  // the file could not be read at all (exit code 2)
+  ok,         // every complete record verified (warnings possible)
+  failed,     // tampering or corruption found: `error` names the first bad seq (exit code 1)
+  unreadable, // the file could not be read at all (exit code 2)
 };
 
 struct VerifyReport {
   VerifyStatus status = VerifyStatus::unreadable;
-  uint64_t verified = 0;       // complete records that passed every check (before any failure)
-  uint64_t last_seq = 0;       // seq of the last verified record
-  std::string last_hash;       // its hash
-  uint64_t first_bad_seq = 0;  // 0 when ok
-  std::string error;           // the first failure, one line
+  uint64_t verified = 0;      // complete records that passed every check (before any failure)
+  uint64_t last_seq = 0;      // seq of the last verified record
+  std::string last_hash;      // its hash
+  uint64_t first_bad_seq = 0; // 0 when ok
+  std::string error;          // the first failure, one line
   std::vector<std::string> warnings;
 
   bool ok() const { return status == VerifyStatus::ok; }
@@ -46,4 +46,4 @@ struct VerifyReport {
 
 VerifyReport verify_file(const std::string& path);
 
-}  // namespace warden::audit
+} // namespace warden::audit

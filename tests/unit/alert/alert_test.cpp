@@ -1,14 +1,14 @@
-#include "warden/alert/alerter.h"
-
 #include <fcntl.h>
+#include <simdjson.h>
 #include <syslog.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
-#include <simdjson.h>
+
+#include "warden/alert/alerter.h"
+#include "warden/policy/model.h"
 
 #include "../audit/test_support.h"
-#include "warden/policy/model.h"
 
 namespace warden::alert {
 namespace {
@@ -20,7 +20,7 @@ Alert sample(core::Severity sev = core::Severity::high) {
   a.tool = "sendEmail";
   a.method = "tools/call";
   a.audit_seq = 12;
-  a.ts_us = 1'767'225'600'000'000;  // 2026-01-01T00:00:00Z
+  a.ts_us = 1'767'225'600'000'000; // 2026-01-01T00:00:00Z
   return a;
 }
 
@@ -28,14 +28,13 @@ Alert sample(core::Severity sev = core::Severity::high) {
 std::string drain(int fd) {
   std::string out;
   char buf[4096];
-  for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) out.append(buf, static_cast<size_t>(n));
+  for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;)
+    out.append(buf, static_cast<size_t>(n));
   return out;
 }
 
 struct Pipe {
-  Pipe() {
-    EXPECT_EQ(::pipe2(fds, O_NONBLOCK | O_CLOEXEC), 0);
-  }
+  Pipe() { EXPECT_EQ(::pipe2(fds, O_NONBLOCK | O_CLOEXEC), 0); }
   ~Pipe() {
     ::close(fds[0]);
     ::close(fds[1]);
@@ -47,10 +46,11 @@ TEST(AlertFormat, HumanLineAndJson) {
   Alert a = sample();
   EXPECT_EQ(alert_line(a), "mcp-warden: ALERT high policy.tool_denied server=postmark "
                            "tool=sendEmail: tool sendEmail is denied by policy (audit seq 12)");
-  EXPECT_EQ(alert_json(a),
-            R"({"ts":"2026-01-01T00:00:00.000000Z","severity":"high","detector":"policy.tool_denied",)"
-            R"("message":"tool sendEmail is denied by policy","evidence":"sendEmail","server":"postmark",)"
-            R"("tool":"sendEmail","method":"tools/call","audit_seq":12})");
+  EXPECT_EQ(
+      alert_json(a),
+      R"({"ts":"2026-01-01T00:00:00.000000Z","severity":"high","detector":"policy.tool_denied",)"
+      R"("message":"tool sendEmail is denied by policy","evidence":"sendEmail","server":"postmark",)"
+      R"("tool":"sendEmail","method":"tools/call","audit_seq":12})");
   a.tool.clear();
   a.audit_seq = 0;
   a.finding.message = "bad\x1b[2Jthing\n";
@@ -65,7 +65,7 @@ TEST(AlertStderr, OneLinePerAlertAtOrAboveTheMinimum) {
   c.stderr_fd = p.fds[1];
   auto alerter = Alerter::create(c);
   ASSERT_TRUE(alerter) << alerter.error().message;
-  (*alerter)->raise(sample(core::Severity::medium));  // below: ignored
+  (*alerter)->raise(sample(core::Severity::medium)); // below: ignored
   (*alerter)->raise(sample(core::Severity::high));
   (*alerter)->raise(sample(core::Severity::critical));
   EXPECT_EQ(drain(p.fds[0]),
@@ -88,7 +88,7 @@ TEST(AlertFileSink, AppendsJsonLinesWithMode0600AndRedacts) {
   ASSERT_TRUE(alerter) << alerter.error().message;
   Alert a = sample();
   (*alerter)->raise(a);
-  a.ts_us = 0;  // filled from the clock
+  a.ts_us = 0; // filled from the clock
   a.finding.evidence = "token=ghp_" + std::string(36, 'Q');
   (*alerter)->raise(a);
   (*alerter)->shutdown();
@@ -150,7 +150,7 @@ TEST(AlertSyslog, FacilitiesAndPriorities) {
   auto sink = SyslogSink::open("local3");
   ASSERT_TRUE(sink);
   EXPECT_EQ((*sink)->name(), "syslog:local3");
-  (*sink)->deliver(sample());  // queued; the worker hands it to syslog(3)
+  (*sink)->deliver(sample()); // queued; the worker hands it to syslog(3)
   (*sink)->shutdown(std::chrono::steady_clock::now() + std::chrono::seconds(2));
   EXPECT_EQ((*sink)->stats().delivered, 1u);
 }
@@ -175,5 +175,5 @@ TEST(AlertWebhookUrl, Parses) {
   EXPECT_FALSE(parse_http_url("ftp://host/"));
 }
 
-}  // namespace
-}  // namespace warden::alert
+} // namespace
+} // namespace warden::alert

@@ -1,13 +1,4 @@
 // The webhook sink against a tiny HTTP server on 127.0.0.1 port 0, and against nothing at all.
-#include "warden/alert/webhook.h"
-
-#include <gtest/gtest.h>
-
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -15,7 +6,14 @@
 #include <thread>
 #include <vector>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <gtest/gtest.h>
+
 #include "warden/alert/alerter.h"
+#include "warden/alert/webhook.h"
 
 namespace warden::alert {
 namespace {
@@ -76,8 +74,8 @@ private:
       unsigned status = m_statuses[std::min(i, m_statuses.size() - 1)];
       {
         std::lock_guard lk(m_mu);
-        m_received.push_back({std::string(req.target()),
-                              std::string(req[http::field::content_type]), req.body()});
+        m_received.push_back(
+            {std::string(req.target()), std::string(req[http::field::content_type]), req.body()});
       }
       m_cv.notify_all();
       if (status == 0) {
@@ -119,7 +117,7 @@ Alert sample(int i = 1) {
 uint16_t dead_port() {
   net::io_context ioc;
   tcp::acceptor a(ioc, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
-  return a.local_endpoint().port();  // closed when `a` goes
+  return a.local_endpoint().port(); // closed when `a` goes
 }
 
 TEST(AlertWebhook, PostsTheAlertJson) {
@@ -150,7 +148,7 @@ TEST(AlertWebhook, RetriesAServerErrorWithBackoff) {
   auto t0 = std::chrono::steady_clock::now();
   (*sink)->deliver(sample());
   ASSERT_TRUE(server.wait_for(2, 5s));
-  EXPECT_GE(std::chrono::steady_clock::now() - t0, 190ms);  // the 200 ms backoff
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, 190ms); // the 200 ms backoff
   (*sink)->shutdown(std::chrono::steady_clock::now() + 2s);
   auto s = (*sink)->stats();
   EXPECT_EQ(s.delivered, 1u);
@@ -181,7 +179,8 @@ TEST(AlertWebhook, DeadWebhookNeverBlocksRaise) {
   ASSERT_NE(sink, nullptr);
 
   auto t0 = std::chrono::steady_clock::now();
-  for (int i = 1; i <= 2000; ++i) (*alerter)->raise(sample(i));
+  for (int i = 1; i <= 2000; ++i)
+    (*alerter)->raise(sample(i));
   auto took = std::chrono::steady_clock::now() - t0;
   EXPECT_LT(took, 50ms) << std::chrono::duration_cast<std::chrono::microseconds>(took).count()
                         << " us for 2000 raises";
@@ -204,7 +203,7 @@ TEST(AlertWebhook, DeadWebhookNeverBlocksRaise) {
 }
 
 TEST(AlertWebhook, SlowWebhookIsCutOffAtTheShutdownDeadline) {
-  TinyHttpServer server({0});  // reads the request, never answers
+  TinyHttpServer server({0}); // reads the request, never answers
   auto sink = WebhookSink::open(server.url("/"));
   ASSERT_TRUE(sink);
   (*sink)->deliver(sample());
@@ -216,5 +215,5 @@ TEST(AlertWebhook, SlowWebhookIsCutOffAtTheShutdownDeadline) {
   EXPECT_EQ((*sink)->stats().delivered, 0u);
 }
 
-}  // namespace
-}  // namespace warden::alert
+} // namespace
+} // namespace warden::alert

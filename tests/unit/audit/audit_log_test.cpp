@@ -1,13 +1,13 @@
-#include "warden/audit/audit_log.h"
-
-#include <gtest/gtest.h>
 #include <simdjson.h>
-
 #include <thread>
 
-#include "test_support.h"
+#include <gtest/gtest.h>
+
+#include "warden/audit/audit_log.h"
 #include "warden/audit/verify.h"
 #include "warden/util/sha256.h"
+
+#include "test_support.h"
 
 namespace warden::audit {
 namespace {
@@ -45,7 +45,8 @@ TEST(AuditLog, WritesChainedRecordsInContractOrder) {
   Record r = sample_request();
   r.agent = "ci-bot";
   r.decision = core::Decision::block;
-  r.findings.push_back({"policy.tool_denied", core::Severity::high, "tool sendEmail is denied", "sendEmail"});
+  r.findings.push_back(
+      {"policy.tool_denied", core::Severity::high, "tool sendEmail is denied", "sendEmail"});
   r.latency_us = 1234;
   EXPECT_EQ((*log)->append(r), 1u);
   clock.advance_us(1500);
@@ -112,8 +113,9 @@ TEST(AuditLog, BatchWritesAllRecordsWithOneSyscall) {
   auto writes_before = (*log)->stats().writes;
   {
     AuditLog::BatchScope batch(**log);
-    for (int i = 1; i <= 5; ++i) EXPECT_EQ((*log)->append(sample_request(i)), uint64_t(i));
-    EXPECT_EQ(read_file(path), "");  // nothing written until the batch ends
+    for (int i = 1; i <= 5; ++i)
+      EXPECT_EQ((*log)->append(sample_request(i)), uint64_t(i));
+    EXPECT_EQ(read_file(path), ""); // nothing written until the batch ends
     EXPECT_EQ((*log)->stats().writes, writes_before);
     ASSERT_TRUE(batch.finish().ok());
   }
@@ -129,34 +131,36 @@ TEST(AuditLog, FsyncModes) {
   {
     auto log = AuditLog::open(dir.file("always.jsonl"), FsyncMode::always, clock);
     ASSERT_TRUE(log);
-    for (int i = 0; i < 3; ++i) (*log)->append(sample_request());
+    for (int i = 0; i < 3; ++i)
+      (*log)->append(sample_request());
     EXPECT_EQ((*log)->stats().fsyncs, 3u);
   }
   {
     auto log = AuditLog::open(dir.file("batch.jsonl"), FsyncMode::batch, clock);
     ASSERT_TRUE(log);
-    (*log)->append(sample_request());  // the first write after a quiet period syncs
+    (*log)->append(sample_request()); // the first write after a quiet period syncs
     EXPECT_EQ((*log)->stats().fsyncs, 1u);
     (*log)->append(sample_request());
     (*log)->append(sample_request());
     (*log)->tick();
-    EXPECT_EQ((*log)->stats().fsyncs, 1u);  // at most every 100 ms
+    EXPECT_EQ((*log)->stats().fsyncs, 1u); // at most every 100 ms
     clock.advance_us(99'000);
     (*log)->tick();
     EXPECT_EQ((*log)->stats().fsyncs, 1u);
     clock.advance_us(1'000);
     (*log)->tick();
     EXPECT_EQ((*log)->stats().fsyncs, 2u);
-    (*log)->tick();  // nothing new written
+    (*log)->tick(); // nothing new written
     EXPECT_EQ((*log)->stats().fsyncs, 2u);
     (*log)->append(sample_request());
-    ASSERT_TRUE((*log)->close().ok());  // close syncs what is pending
+    ASSERT_TRUE((*log)->close().ok()); // close syncs what is pending
     EXPECT_EQ((*log)->stats().fsyncs, 3u);
   }
   {
     auto log = AuditLog::open(dir.file("never.jsonl"), FsyncMode::never, clock);
     ASSERT_TRUE(log);
-    for (int i = 0; i < 3; ++i) (*log)->append(sample_request());
+    for (int i = 0; i < 3; ++i)
+      (*log)->append(sample_request());
     ASSERT_TRUE((*log)->close().ok());
     EXPECT_EQ((*log)->stats().fsyncs, 0u);
   }
@@ -172,7 +176,8 @@ TEST(AuditLog, ReopenContinuesTheChain) {
   {
     auto log = AuditLog::open(path, FsyncMode::batch, clock);
     ASSERT_TRUE(log);
-    for (int i = 0; i < 3; ++i) (*log)->append(sample_request());
+    for (int i = 0; i < 3; ++i)
+      (*log)->append(sample_request());
     hash3 = (*log)->last_hash();
   }
   auto log = AuditLog::open(path, FsyncMode::batch, clock);
@@ -195,7 +200,8 @@ TEST(AuditLog, ReopenAfterPartialLineDropsItAndSaysSo) {
   {
     auto log = AuditLog::open(path, FsyncMode::never, clock);
     ASSERT_TRUE(log);
-    for (int i = 0; i < 3; ++i) (*log)->append(sample_request());
+    for (int i = 0; i < 3; ++i)
+      (*log)->append(sample_request());
   }
   const std::string fragment = R"({"seq":4,"ts":"2026-01-01T00:00:00.000000Z","prev":"ab)";
   {
@@ -209,7 +215,7 @@ TEST(AuditLog, ReopenAfterPartialLineDropsItAndSaysSo) {
   auto log = AuditLog::open(path, FsyncMode::never, clock);
   ASSERT_TRUE(log) << log.error().message;
   EXPECT_EQ((*log)->stats().recovered_partial_bytes, fragment.size());
-  EXPECT_EQ((*log)->last_seq(), 4u);  // the lifecycle record
+  EXPECT_EQ((*log)->last_seq(), 4u); // the lifecycle record
   EXPECT_EQ((*log)->append(sample_request()), 5u);
   auto lines = read_lines(path);
   ASSERT_EQ(lines.size(), 5u);
@@ -234,7 +240,8 @@ TEST(AuditLog, ReopenAfterTruncationRecordsTheTampering) {
   {
     auto log = AuditLog::open(path, FsyncMode::never, clock);
     ASSERT_TRUE(log);
-    for (int i = 0; i < 5; ++i) (*log)->append(sample_request());
+    for (int i = 0; i < 5; ++i)
+      (*log)->append(sample_request());
   }
   auto lines = read_lines(path);
   lines.resize(3);
@@ -248,7 +255,8 @@ TEST(AuditLog, ReopenAfterTruncationRecordsTheTampering) {
   EXPECT_EQ(report.status, VerifyStatus::failed);
   EXPECT_EQ(report.first_bad_seq, 4u);
   EXPECT_EQ(report.error, "seq 4: tampering recorded when the log was reopened: log ended at seq 3 "
-                          "but " + head_path_for(path) +
+                          "but " +
+                              head_path_for(path) +
                               " said 5 (records 4..5 removed before this reopen)");
 }
 
@@ -272,7 +280,7 @@ TEST(AuditLog, RefusesToContinueAFileThatIsNotAnAuditLog) {
   ASSERT_FALSE(log);
   EXPECT_NE(log.error().message.find("is not an audit record"), std::string::npos)
       << log.error().message;
-  EXPECT_EQ(read_file(path), "hello\nworld\n");  // untouched
+  EXPECT_EQ(read_file(path), "hello\nworld\n"); // untouched
 }
 
 TEST(AuditLog, OpenFailsWithAReasonForAMissingDirectory) {
@@ -293,8 +301,8 @@ TEST(AuditLog, RedactsDetailPathAndFindings) {
   Record r = sample_request();
   r.detail = R"({"token":")" + gh + R"(","n":1})";
   r.path = "/v1?key=AIza" + std::string(35, 'B');
-  r.findings.push_back({"secrets.aws", core::Severity::high, "AWS key AKIAABCDEFGHIJKLMNOP in result",
-                        "AKIAABCDEFGHIJKLMNOP"});
+  r.findings.push_back({"secrets.aws", core::Severity::high,
+                        "AWS key AKIAABCDEFGHIJKLMNOP in result", "AKIAABCDEFGHIJKLMNOP"});
   (*log)->append(r);
   auto line = read_lines(path).at(0);
   EXPECT_EQ(line.find(gh), std::string::npos);
@@ -335,7 +343,8 @@ TEST(AuditLog, InvalidJsonOrUtf8NeverBreaksTheLine) {
   ASSERT_TRUE(log);
   Record r = sample_request();
   r.server = "bad\xFF\xFEserver";
-  r.method = "tools/\xC0\xAF" "call";
+  r.method = "tools/\xC0\xAF"
+             "call";
   r.id = "{not json";
   r.detail = "plain text line from the server \x01\x1b[31m";
   (*log)->append(r);
@@ -383,8 +392,8 @@ TEST(AuditLog, TwoThreadsAppendingKeepOneChain) {
   EXPECT_EQ(report.verified, 1020u);
 }
 
-}  // namespace
-}  // namespace warden::audit
+} // namespace
+} // namespace warden::audit
 
 namespace warden::audit {
 namespace {
@@ -396,7 +405,8 @@ TEST(AuditLog, ReopenWithoutHeadFileRecordsIt) {
   {
     auto log = AuditLog::open(path, FsyncMode::never, clock);
     ASSERT_TRUE(log);
-    for (int i = 0; i < 3; ++i) (*log)->append(sample_request());
+    for (int i = 0; i < 3; ++i)
+      (*log)->append(sample_request());
   }
   std::remove(head_path_for(path).c_str());
   {
@@ -412,5 +422,5 @@ TEST(AuditLog, ReopenWithoutHeadFileRecordsIt) {
                                     "records before this reopen cannot be ruled out");
 }
 
-}  // namespace
-}  // namespace warden::audit
+} // namespace
+} // namespace warden::audit

@@ -1,18 +1,18 @@
 // kill -9 while appending: everything appended before the kill verifies; a partial last line is
 // at most a warning; reopening drops it and continues the chain.
+#include <chrono>
+#include <filesystem>
 #include <signal.h>
-#include <sys/wait.h>
+#include <thread>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 
-#include <chrono>
-#include <filesystem>
-#include <thread>
-
-#include "test_support.h"
 #include "warden/audit/audit_log.h"
 #include "warden/audit/verify.h"
+
+#include "test_support.h"
 
 namespace warden::audit {
 namespace {
@@ -68,7 +68,7 @@ TEST(AuditCrash, KillNineWhileAppendingLeavesAVerifiableLog) {
     EXPECT_GT(report.verified, 100u);
     auto head = read_head_file(head_path_for(path));
     ASSERT_TRUE(head && *head);
-    EXPECT_GE(report.verified, (*head)->seq);  // nothing the head vouched for is lost
+    EXPECT_GE(report.verified, (*head)->seq); // nothing the head vouched for is lost
   }
   // Reopen: any partial line goes, the chain continues, and everything verifies.
   auto before = verify_file(path);
@@ -83,8 +83,9 @@ TEST(AuditCrash, KillNineWhileAppendingLeavesAVerifiableLog) {
   auto after = verify_file(path);
   EXPECT_TRUE(after.ok()) << after.to_text();
   EXPECT_GE(after.verified, before.verified + 1);
-  for (const auto& w : after.warnings) EXPECT_EQ(w.find("partial last line"), std::string::npos) << w;
+  for (const auto& w : after.warnings)
+    EXPECT_EQ(w.find("partial last line"), std::string::npos) << w;
 }
 
-}  // namespace
-}  // namespace warden::audit
+} // namespace
+} // namespace warden::audit

@@ -1,10 +1,10 @@
-#include "warden/audit/redact.h"
-
-#include <gtest/gtest.h>
 #include <simdjson.h>
-
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
+
+#include "warden/audit/redact.h"
 
 namespace warden::audit {
 namespace {
@@ -12,14 +12,15 @@ namespace {
 // Token-shaped test values are assembled at run time so the source holds no literal secrets.
 std::string rep(const std::string& s, size_t n) {
   std::string out;
-  while (out.size() < n) out += s;
+  while (out.size() < n)
+    out += s;
   out.resize(n);
   return out;
 }
 
 struct Sample {
   std::string kind;
-  std::string secret;  // what must disappear
+  std::string secret; // what must disappear
 };
 
 std::vector<Sample> samples() {
@@ -40,8 +41,9 @@ std::vector<Sample> samples() {
       {"openai_key", "sk-" + rep(alnum, 48)},
       {"openai_key", "sk-proj-" + rep(alnum + "_-", 60)},
       {"anthropic_key", "sk-ant-api03-" + rep(alnum + "-_", 90)},
-      {"jwt", "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4ifQ." +
-                  rep(alnum + "_-", 43)},
+      {"jwt",
+       "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4ifQ." +
+           rep(alnum + "_-", 43)},
       {"npm_token", "npm_" + rep(alnum, 36)},
   };
 }
@@ -65,17 +67,21 @@ TEST(RedactSecrets, TokenAfterAJsonEscapeIsFound) {
 TEST(RedactSecrets, PemPrivateKeys) {
   const std::string body = "MIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gun\n"
                            "VTLw7onLRnrq0/IzW7yWR7QkrmBL7jTKEn5u+qKhbwKfBstIs+bMY2Zkp18gnTxK\n";
-  const std::string pem = "-----BEGIN RSA PRIVATE KEY-----\n" + body + "-----END RSA PRIVATE KEY-----";
+  const std::string pem =
+      "-----BEGIN RSA PRIVATE KEY-----\n" + body + "-----END RSA PRIVATE KEY-----";
   EXPECT_EQ(redact_secrets("a\n" + pem + "\nb"), "a\n[REDACTED:private_key]\nb");
   const std::string ssh = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n"
                           "-----END OPENSSH PRIVATE KEY-----";
   EXPECT_EQ(redact_secrets(ssh), "[REDACTED:private_key]");
   // Inside a JSON string the newlines are `\n` escapes.
-  std::string escaped = R"({"key":"-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\nBKcwggSjAgEAAoIBAQC7\n-----END PRIVATE KEY-----\n","n":1})";
+  std::string escaped =
+      R"({"key":"-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\nBKcwggSjAgEAAoIBAQC7\n-----END PRIVATE KEY-----\n","n":1})";
   EXPECT_EQ(redact_secrets(escaped), R"({"key":"[REDACTED:private_key]\n","n":1})");
   // A BEGIN without END (an excerpt that was cut) still loses its key material.
-  EXPECT_EQ(redact_secrets(R"({"k":"-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIBkg4LVWM9nuwNSk3yByxZpYRTBnVJk5oqLJEbbGa"})"),
-            R"({"k":"[REDACTED:private_key]"})");
+  EXPECT_EQ(
+      redact_secrets(
+          R"({"k":"-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIBkg4LVWM9nuwNSk3yByxZpYRTBnVJk5oqLJEbbGa"})"),
+      R"({"k":"[REDACTED:private_key]"})");
   // Public material is left alone.
   const std::string cert = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----";
   EXPECT_EQ(redact_secrets(cert), cert);
@@ -151,8 +157,10 @@ bool valid_json(const std::string& text) {
 TEST(RedactSecrets, RedactedJsonStaysValidJson) {
   const std::string uuid = "1b2c3d4e-5f60-4a7b-8c9d-0e1f2a3b4c5d";
   std::vector<std::string> secrets;
-  for (const auto& s : samples()) secrets.push_back(s.secret);
-  secrets.push_back(R"(-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----)");
+  for (const auto& s : samples())
+    secrets.push_back(s.secret);
+  secrets.push_back(
+      R"(-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----)");
   secrets.push_back(R"(-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkq)");
   secrets.push_back("Bearer abcdefghijklmnop");
   const std::vector<std::string> templates = {
@@ -171,7 +179,8 @@ TEST(RedactSecrets, RedactedJsonStaysValidJson) {
   for (const auto& t : templates) {
     for (const auto& s : secrets) {
       std::string doc = t;
-      for (size_t p; (p = doc.find('@')) != std::string::npos;) doc.replace(p, 1, s);
+      for (size_t p; (p = doc.find('@')) != std::string::npos;)
+        doc.replace(p, 1, s);
       ASSERT_TRUE(valid_json(doc)) << doc;
       int n = 0;
       std::string out = redact_secrets(doc, &n);
@@ -191,5 +200,5 @@ TEST(RedactSecrets, KindsAreListed) {
   EXPECT_EQ(k.back(), "npm_token");
 }
 
-}  // namespace
-}  // namespace warden::audit
+} // namespace
+} // namespace warden::audit

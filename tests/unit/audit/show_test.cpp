@@ -1,9 +1,9 @@
-#include "warden/audit/show.h"
-
 #include <gtest/gtest.h>
 
-#include "test_support.h"
 #include "warden/audit/audit_log.h"
+#include "warden/audit/show.h"
+
+#include "test_support.h"
 
 namespace warden::audit {
 namespace {
@@ -12,7 +12,7 @@ using test::TempDir;
 
 // Five records over three days, two servers.
 void write_sample(const std::string& path) {
-  util::ManualClock clock;  // 2026-01-01T00:00:00Z
+  util::ManualClock clock; // 2026-01-01T00:00:00Z
   auto log = AuditLog::open(path, FsyncMode::never, clock);
   ASSERT_TRUE(log);
   auto add = [&](std::string server, Kind kind, core::Direction dir, std::string method,
@@ -29,14 +29,14 @@ void write_sample(const std::string& path) {
   };
   add("postmark", Kind::request, core::Direction::c2s, "tools/call", "sendEmail",
       core::Decision::allow);
-  clock.advance_us(86'400'000'000);  // 2026-01-02
+  clock.advance_us(86'400'000'000); // 2026-01-02
   add("postmark", Kind::request, core::Direction::c2s, "tools/call", "sendEmail",
       core::Decision::block,
       {{"policy.tool_denied", core::Severity::high, "denied", ""},
        {"args.email_domain", core::Severity::medium, "bad domain", ""}});
   add("github", Kind::response, core::Direction::s2c, "tools/call", "search",
       core::Decision::allow);
-  clock.advance_us(86'400'000'000);  // 2026-01-03
+  clock.advance_us(86'400'000'000); // 2026-01-03
   add("postmark", Kind::egress, core::Direction::out, "", "", core::Decision::block,
       {{"egress.unknown_recipient", core::Severity::critical, "Bcc", ""}});
   add("github", Kind::notification, core::Direction::s2c, "notifications/\x1b[31mred", "",
@@ -50,15 +50,18 @@ TEST(AuditShow, TableListsEveryRecordWithAHeader) {
   auto out = show(path, {}, ShowFormat::table);
   ASSERT_TRUE(out) << out.error().message;
   ASSERT_EQ(out->size(), 6u);
-  EXPECT_EQ((*out)[0],
-            "SEQ  TS                           SERVER    KIND          DIR  METHOD                  "
-            "TOOL       DECISION  FINDINGS");
-  EXPECT_EQ((*out)[2],
-            "2    2026-01-02T00:00:00.000000Z  postmark  request       c2s  tools/call              "
-            "sendEmail  block     high:policy.tool_denied, medium:args.email_domain");
-  EXPECT_EQ((*out)[4],
-            "4    2026-01-03T00:00:00.000000Z  postmark  egress        out  -                       "
-            "-          block     critical:egress.unknown_recipient");
+  EXPECT_EQ(
+      (*out)[0],
+      "SEQ  TS                           SERVER    KIND          DIR  METHOD                  "
+      "TOOL       DECISION  FINDINGS");
+  EXPECT_EQ(
+      (*out)[2],
+      "2    2026-01-02T00:00:00.000000Z  postmark  request       c2s  tools/call              "
+      "sendEmail  block     high:policy.tool_denied, medium:args.email_domain");
+  EXPECT_EQ(
+      (*out)[4],
+      "4    2026-01-03T00:00:00.000000Z  postmark  egress        out  -                       "
+      "-          block     critical:egress.unknown_recipient");
   // Terminal escapes from a peer are neutralized.
   EXPECT_EQ((*out)[5].find('\x1b'), std::string::npos);
   EXPECT_NE((*out)[5].find("notifications/?[31mred"), std::string::npos);
@@ -94,7 +97,7 @@ TEST(AuditShow, SinceTakesADateOrATimestamp) {
   EXPECT_EQ(show(path, f, ShowFormat::json)->size(), 4u);
   f.since = "2026-01-02T12:00:00Z";
   EXPECT_EQ(show(path, f, ShowFormat::json)->size(), 2u);
-  f.since = "2026-01-03T01:00:00+02:00";  // 2026-01-02T23:00Z
+  f.since = "2026-01-03T01:00:00+02:00"; // 2026-01-02T23:00Z
   EXPECT_EQ(show(path, f, ShowFormat::json)->size(), 2u);
 }
 
@@ -140,5 +143,5 @@ TEST(AuditShow, SkipsAPartialLastLine) {
   EXPECT_EQ(show(path, {}, ShowFormat::json)->size(), 5u);
 }
 
-}  // namespace
-}  // namespace warden::audit
+} // namespace
+} // namespace warden::audit

@@ -1,15 +1,15 @@
 // Helpers shared by the audit and alert unit tests: a temporary directory and whole-file I/O.
 #pragma once
 
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <unistd.h>
 #include <vector>
+
+#include <sys/stat.h>
 
 namespace warden::test {
 
@@ -50,13 +50,15 @@ inline std::vector<std::string> read_lines(const std::string& path) {
   std::vector<std::string> lines;
   std::ifstream in(path, std::ios::binary);
   std::string l;
-  while (std::getline(in, l)) lines.push_back(l);
+  while (std::getline(in, l))
+    lines.push_back(l);
   return lines;
 }
 
 inline void write_lines(const std::string& path, const std::vector<std::string>& lines) {
   std::string s;
-  for (const auto& l : lines) s += l + "\n";
+  for (const auto& l : lines)
+    s += l + "\n";
   write_file(path, s);
 }
 
@@ -66,4 +68,4 @@ inline unsigned file_mode(const std::string& path) {
   return st.st_mode & 0777;
 }
 
-}  // namespace warden::test
+} // namespace warden::test

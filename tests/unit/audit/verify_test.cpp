@@ -1,10 +1,10 @@
-#include "warden/audit/verify.h"
-
 #include <gtest/gtest.h>
 
-#include "test_support.h"
 #include "warden/audit/audit_log.h"
+#include "warden/audit/verify.h"
 #include "warden/util/sha256.h"
+
+#include "test_support.h"
 
 namespace warden::audit {
 namespace {
@@ -44,7 +44,9 @@ std::string reseal(const std::string& line, const std::string& prev_hash) {
   return canonical.substr(0, canonical.size() - 1) + ",\"hash\":\"" + h + "\"}";
 }
 
-std::string hash_of(const std::string& line) { return line.substr(line.size() - 66, 64); }
+std::string hash_of(const std::string& line) {
+  return line.substr(line.size() - 66, 64);
+}
 
 TEST(AuditVerify, IntactLogVerifies) {
   TempDir dir;
@@ -67,14 +69,15 @@ TEST(AuditVerify, EditedByteIsNamed) {
   auto lines = read_lines(path);
   auto p = lines[6].find("\"tool7\"");
   ASSERT_NE(p, std::string::npos);
-  lines[6][p + 4] = 'L';  // tool7 -> tooL7
+  lines[6][p + 4] = 'L'; // tool7 -> tooL7
   write_lines(path, lines);
   auto r = verify_file(path);
   EXPECT_EQ(r.status, VerifyStatus::failed);
   EXPECT_EQ(r.error, "seq 7: hash mismatch (record edited)");
   EXPECT_EQ(r.first_bad_seq, 7u);
   EXPECT_EQ(r.verified, 6u);
-  EXPECT_EQ(r.to_text(), "FAILED: seq 7: hash mismatch (record edited)\n6 records verified before it\n");
+  EXPECT_EQ(r.to_text(),
+            "FAILED: seq 7: hash mismatch (record edited)\n6 records verified before it\n");
 }
 
 TEST(AuditVerify, DeletedLineIsNamed) {
@@ -82,7 +85,7 @@ TEST(AuditVerify, DeletedLineIsNamed) {
   auto path = dir.file("a.jsonl");
   write_log(path, 10);
   auto lines = read_lines(path);
-  lines.erase(lines.begin() + 4);  // seq 5
+  lines.erase(lines.begin() + 4); // seq 5
   write_lines(path, lines);
   auto r = verify_file(path);
   EXPECT_EQ(r.status, VerifyStatus::failed);
@@ -152,7 +155,7 @@ TEST(AuditVerify, CutMidLineOfARecordTheHeadVouchesForFails) {
   auto path = dir.file("a.jsonl");
   write_log(path, 10);
   std::string content = read_file(path);
-  write_file(path, content.substr(0, content.size() - 30));  // head still says 10
+  write_file(path, content.substr(0, content.size() - 30)); // head still says 10
   auto r = verify_file(path);
   EXPECT_EQ(r.status, VerifyStatus::failed);
   EXPECT_EQ(r.error, "truncated: log ends at seq 9 but " + head_path_for(path) +
@@ -171,7 +174,7 @@ TEST(AuditVerify, ReopenAfterCrashCutContinuesAndVerifies) {
     util::ManualClock clock;
     auto log = AuditLog::open(path, FsyncMode::never, clock);
     ASSERT_TRUE(log) << log.error().message;
-    EXPECT_EQ((*log)->last_seq(), 10u);  // seq 10 is now the recovery record
+    EXPECT_EQ((*log)->last_seq(), 10u); // seq 10 is now the recovery record
     Record rec;
     rec.server = "srv";
     EXPECT_EQ((*log)->append(rec), 11u);
@@ -206,7 +209,8 @@ TEST(AuditVerify, RewrittenTailIsCaughtByTheHeadFile) {
   auto lines = read_lines(path);
   auto p = lines[6].find("\"tool7\"");
   lines[6].replace(p, 7, "\"evil7\"");
-  for (size_t i = 6; i < lines.size(); ++i) lines[i] = reseal(lines[i], hash_of(lines[i - 1]));
+  for (size_t i = 6; i < lines.size(); ++i)
+    lines[i] = reseal(lines[i], hash_of(lines[i - 1]));
   write_lines(path, lines);
   auto r = verify_file(path);
   EXPECT_EQ(r.error, "seq 10: hash differs from " + head_path_for(path) + " (records rewritten)");
@@ -281,5 +285,5 @@ TEST(AuditVerify, EmptyLogVerifies) {
   EXPECT_EQ(r.to_text(), "OK: 0 records verified\n");
 }
 
-}  // namespace
-}  // namespace warden::audit
+} // namespace
+} // namespace warden::audit
