@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -140,6 +141,69 @@ std::string meta_protocol_version(element params) {
   return {};
 }
 
+// For a line the parser refused (bad UTF-8, a lone surrogate, too deep): find the top-level "id"
+// by a plain scan, so the error can be addressed to the request and the client does not wait
+// forever. Only an unambiguous integer or escape-free ASCII string id is taken; this decides
+// nothing but where the refusal goes.
+Id recover_id(std::string_view s) {
+  Id none;
+  none.type = Id::Type::null;
+  int depth = 0;
+  bool in_string = false;
+  size_t string_start = 0;
+  std::optional<Id> found;
+  for (size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    if (in_string) {
+      if (c == '\\') ++i;
+      else if (c == '"') {
+        in_string = false;
+        std::string_view key = s.substr(string_start, i - string_start);
+        if (depth != 1 || key != "id") continue;
+        size_t j = i + 1;
+        while (j < s.size() && (s[j] == ' ' || s[j] == '\t' || s[j] == '\r' || s[j] == '\n')) ++j;
+        if (j >= s.size() || s[j] != ':') continue;
+        ++j;
+        while (j < s.size() && (s[j] == ' ' || s[j] == '\t' || s[j] == '\r' || s[j] == '\n')) ++j;
+        Id id;
+        if (j < s.size() && s[j] == '"') {
+          size_t end = s.find('"', j + 1);
+          if (end == std::string_view::npos) return none;
+          std::string_view v = s.substr(j + 1, end - j - 1);
+          if (std::any_of(v.begin(), v.end(), [](char ch) {
+                auto u = static_cast<unsigned char>(ch);
+                return ch == '\\' || u < 0x20 || u >= 0x80;
+              }))
+            return none;
+          id.type = Id::Type::string;
+          id.string = std::string(v);
+        } else {
+          size_t k = j;
+          if (k < s.size() && s[k] == '-') ++k;
+          size_t digits = k;
+          while (k < s.size() && s[k] >= '0' && s[k] <= '9') ++k;
+          if (k == digits || k - digits > 18 || (k < s.size() && (s[k] == '.' || s[k] == 'e' || s[k] == 'E')))
+            return none;
+          id.type = Id::Type::integer;
+          id.integer = std::stoll(std::string(s.substr(j, k - j)));
+        }
+        if (found) return none;  // two ids: ambiguous
+        found = id;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+      string_start = i + 1;
+    } else if (c == '{' || c == '[') {
+      ++depth;
+    } else if (c == '}' || c == ']') {
+      --depth;
+    }
+  }
+  return found.value_or(none);
+}
+
 }  // namespace
 
 Decoder::Decoder(Limits limits) : m_limits(limits) {
@@ -161,6 +225,7 @@ Result<Decoded> Decoder::decode(std::string_view line, bool padded) {
   element root;
   auto err = m_parser.parse(line.data(), line.size(), !padded).get(root);
   if (err) {
+    m_failed_id = recover_id(line);
     switch (err) {
     case simdjson::DEPTH_ERROR:
       return invalid(fmt::format("JSON nested deeper than the limit of {}", m_limits.max_depth));
@@ -281,6 +346,7 @@ Result<Message> Decoder::check_message(element el, std::string_view raw) {
   } else if (m.kind == Kind::response && m.result.is_object()) {
     std::string_view pv;
     if (!m.result["protocolVersion"].get(pv)) m.protocol_version = std::string(pv);
+    else m.protocol_version = meta_protocol_version(m.result);  // 2026-07-28 result `_meta`
   }
   return m;
 }

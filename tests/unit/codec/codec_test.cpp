@@ -80,6 +80,25 @@ TEST(Codec, RefusesInvalidUtf8AndLoneSurrogates) {
   EXPECT_TRUE(ok.ok());
 }
 
+TEST(Codec, RefusedLinesKeepAnUnambiguousTopLevelId) {
+  Decoder d;
+  EXPECT_FALSE(d.decode(R"({"jsonrpc":"2.0","id":"r1","method":"x","params":{"a":"\ud800"}})").ok());
+  EXPECT_EQ(d.failed_id().type, Id::Type::string);
+  EXPECT_EQ(d.failed_id().string, "r1");
+  EXPECT_FALSE(d.decode("{\"jsonrpc\":\"2.0\",\"id\" : 17,\"params\":{\"a\":\"\xff\"}}").ok());
+  EXPECT_EQ(d.failed_id().type, Id::Type::integer);
+  EXPECT_EQ(d.failed_id().integer, 17);
+  // Nested ids, two ids, and fractional ids are not taken.
+  EXPECT_FALSE(d.decode(R"({"jsonrpc":"2.0","params":{"id":5,"a":"\ud800"}})").ok());
+  EXPECT_EQ(d.failed_id().type, Id::Type::null);
+  EXPECT_FALSE(d.decode(R"({"id":1,"id":2,"a":"\ud800"})").ok());
+  EXPECT_EQ(d.failed_id().type, Id::Type::null);
+  EXPECT_FALSE(d.decode(R"({"id":1.5,"a":"\ud800"})").ok());
+  EXPECT_EQ(d.failed_id().type, Id::Type::null);
+  EXPECT_FALSE(d.decode(R"({"id":"a\"b","a":"\ud800"})").ok());
+  EXPECT_EQ(d.failed_id().type, Id::Type::null);
+}
+
 TEST(Codec, EnforcesDepthLimit) {
   auto nested = [](int depth) {
     std::string s = R"({"jsonrpc":"2.0","id":1,"method":"x","params":{"a":)";
@@ -167,6 +186,9 @@ TEST(Codec, ProtocolVersionsAndEras) {
   auto meta = decode(d, R"({"jsonrpc":"2.0","id":1,"method":"server/discover","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}})");
   ASSERT_TRUE(meta.ok());
   EXPECT_EQ(meta->messages[0].protocol_version, "2026-07-28");
+  auto result_meta = decode(d, R"({"jsonrpc":"2.0","id":1,"result":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"},"tools":[]}})");
+  ASSERT_TRUE(result_meta.ok());
+  EXPECT_EQ(result_meta->messages[0].protocol_version, "2026-07-28");
   EXPECT_EQ(era_of("2026-07-28"), Era::sessionless);
   EXPECT_EQ(era_of("2025-11-25"), Era::sessioned);
   EXPECT_EQ(era_of(""), Era::unknown);
