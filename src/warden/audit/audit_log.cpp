@@ -36,7 +36,7 @@ Result<int64_t> find_last_byte(int fd, char byte, int64_t end) {
   while (end > 0) {
     int64_t start =
         end > static_cast<int64_t>(k_scan_chunk) ? end - static_cast<int64_t>(k_scan_chunk) : 0;
-    size_t want = static_cast<size_t>(end - start);
+    auto want = static_cast<size_t>(end - start);
     size_t got = 0;
     while (got < want) {
       ssize_t n = ::pread(fd, buf.data() + got, want - got, start + static_cast<int64_t>(got));
@@ -222,7 +222,7 @@ Status AuditLog::recover(const Result<std::optional<Head>>& head_file) {
     m_seq = m_written_seq = last->seq;
     m_prev = m_written_prev = last->hash;
   }
-  const uint64_t dropped = static_cast<uint64_t>(size - complete_end);
+  const auto dropped = static_cast<uint64_t>(size - complete_end);
   if (dropped > 0 && ::ftruncate(fd, complete_end) != 0)
     return Error{0, fmt::format("audit log {}: cannot cut the partial last line: {}", m_path,
                                 errno_text(errno))};

@@ -11,7 +11,7 @@
 namespace warden::audit {
 namespace {
 
-constexpr std::string_view k_hash_prefix = ",\"hash\":\"";
+constexpr std::string_view k_hash_prefix = R"(,"hash":")";
 constexpr size_t k_hash_suffix_len = k_hash_prefix.size() + 64 + 2; // ,"hash":"<64>"}
 
 bool is_valid_json(std::string_view text) {
@@ -153,11 +153,11 @@ SealedLine seal_record(uint64_t seq, std::string_view ts, std::string_view prev,
   SealedLine s;
   std::string& line = s.line;
   line.reserve(body.size() + 200);
-  line += "{\"seq\":";
+  line += R"({"seq":)";
   line += std::to_string(seq);
-  line += ",\"ts\":\"";
+  line += R"(,"ts":")";
   line += ts;
-  line += "\",\"prev\":\"";
+  line += R"(","prev":")";
   line += prev;
   line += '"';
   line += body;
