@@ -16,6 +16,7 @@
 
 #include <fmt/format.h>
 #include <re2/re2.h>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include "warden/policy/model.h"
@@ -219,6 +220,26 @@ std::optional<Scalar> read_scalar(const YAML::Node& n) {
   return s;
 }
 
+// Records where each YAML document starts, and nothing else. Used instead of YAML::LoadAll, which
+// in yaml-cpp 0.7 loops forever (growing memory) on inputs such as ",x:\xc1{}}" where the parser
+// stops consuming tokens and reports an endless series of empty documents.
+class DocumentStarts final : public YAML::EventHandler {
+public:
+  std::vector<YAML::Mark> starts;
+  void OnDocumentStart(const YAML::Mark& mark) override { starts.push_back(mark); }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
 struct Presence {
   bool url = false, env = false, secrets = false, sandbox = false, egress = false, pins = false,
        on_finding = false, require_approval = false;
@@ -240,19 +261,30 @@ public:
     auto policy = std::make_shared<Policy>();
     policy->m_source = m_file;
     m_policy = policy.get();
-    std::vector<YAML::Node> docs;
+    YAML::Node root;
     try {
-      docs = YAML::LoadAll(std::string(text));
+      // Count the documents first, in a bounded loop that also notices a parser making no
+      // progress; then build the tree of the first one (YAML::Load reads one document).
+      std::istringstream in{std::string(text)};
+      YAML::Parser parser(in);
+      DocumentStarts docs;
+      for (int i = 0; i < 8 && parser.HandleNextDocument(docs); ++i) {
+        size_t n = docs.starts.size();
+        if (n >= 2 && docs.starts[n - 1].pos == docs.starts[n - 2].pos) {
+          error(docs.starts[n - 1], "YAML syntax error: unexpected character",
+                "Check the indentation, colons and quoting at this place");
+          throw_if_errors();
+        }
+      }
+      if (docs.starts.size() > 1)
+        error(docs.starts[1], "the policy has more than one YAML document",
+              "Keep one document (no '---' lines)");
+      root = YAML::Load(std::string(text));
     } catch (const YAML::Exception& e) {
       error(e.mark, "YAML syntax error: " + e.msg,
             "Check the indentation, colons and quoting at this place");
       throw_if_errors();
     }
-    if (docs.size() > 1) {
-      YAML::Mark m = docs[1].Mark();
-      error(m, "the policy has more than one YAML document", "Keep one document (no '---' lines)");
-    }
-    YAML::Node root = docs.empty() ? YAML::Node() : docs[0];
     size_t nodes = 0;
     if (!walk_limits(root, 0, nodes)) throw_if_errors();
     check_root(root);

@@ -84,7 +84,7 @@ TEST(PolicyLoader, EmptyAndNonMappingDocuments) {
             "p.yaml:2:10: error: servers is empty. Add one entry per MCP server, e.g. servers: "
             "{default: {tools: {\"*\": {action: allow}}}}");
   EXPECT_EQ(load_error("version: 1\nservers: {x: {}}\n---\nversion: 1\n"),
-            "p.yaml:4:1: error: the policy has more than one YAML document. Keep one document (no "
+            "p.yaml:3:1: error: the policy has more than one YAML document. Keep one document (no "
             "'---' lines)");
 }
 
@@ -98,6 +98,16 @@ TEST(PolicyLoader, YamlSyntaxErrorsHaveFileLineColumn) {
       "and quoting at this place");
   EXPECT_EQ(load_error("version: 1\nservers:\n  x:\n    - a\n   - b\n"),
             "p.yaml:5:4: error: YAML syntax error: end of map not found. Check the indentation, "
+            "colons and quoting at this place");
+}
+
+TEST(PolicyLoader, InputsThatHangYamlCppLoadAllAreSyntaxErrors) {
+  // yaml-cpp 0.7's LoadAll never returns on these (found by mutating the case policies).
+  EXPECT_EQ(load_error(",serrs:\xc1{}}\n"),
+            "p.yaml:1:1: error: YAML syntax error: unexpected character. Check the indentation, "
+            "colons and quoting at this place");
+  EXPECT_EQ(load_error("version: 1\n---\n,x: {}}\n"),
+            "p.yaml:3:1: error: YAML syntax error: unexpected character. Check the indentation, "
             "colons and quoting at this place");
 }
 
