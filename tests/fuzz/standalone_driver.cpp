@@ -11,13 +11,45 @@
 #include <string>
 #include <vector>
 
+#include <csignal>
+#include <unistd.h>
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
+
+namespace {
+
+// Like libFuzzer's -timeout: an input that takes longer than this is a failure (a hang), and is
+// saved as ./timeout-<target> for reproduction.
+constexpr unsigned k_timeout_s = 10;
+const std::string* g_current = nullptr;
+const char* g_name = "fuzz";
+
+void on_alarm(int) {
+  std::string path = std::string("timeout-") + g_name;
+  FILE* f = std::fopen(path.c_str(), "wb");
+  if (f && g_current) std::fwrite(g_current->data(), 1, g_current->size(), f);
+  if (f) std::fclose(f);
+  const char msg[] = "fuzz smoke: an input ran longer than the timeout (a hang); saved as timeout-*\n";
+  (void)!write(2, msg, sizeof msg - 1);
+  _exit(1);
+}
+
+void run_one(const std::string& s) {
+  g_current = &s;
+  alarm(k_timeout_s);
+  LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t*>(s.data()), s.size());
+  alarm(0);
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   if (argc < 2) {
     std::fprintf(stderr, "usage: %s CORPUS_DIR [--mutations=N]\n", argv[0]);
     return 2;
   }
+  g_name = std::strrchr(argv[0], '/') ? std::strrchr(argv[0], '/') + 1 : argv[0];
+  std::signal(SIGALRM, on_alarm);
   long mutations = 10000;
   for (int i = 2; i < argc; ++i)
     if (std::strncmp(argv[i], "--mutations=", 12) == 0) mutations = std::atol(argv[i] + 12);
@@ -33,7 +65,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "no seeds in %s\n", argv[1]);
     return 2;
   }
-  for (const auto& s : corpus) LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t*>(s.data()), s.size());
+  for (const auto& s : corpus) run_one(s);
   std::mt19937_64 rng(12345);
   const char k_tokens[][8] = {"{", "}", "[", "]", "\"", "\\", "\\u", "\\ud800", ":", ",", "null", "1e999", "\xff", "\xc3", "-0"};
   for (long i = 0; i < mutations; ++i) {
@@ -50,7 +82,7 @@ int main(int argc, char** argv) {
       case 4: if (pos < s.size()) s.insert(pos, s.substr(pos, 1 + rng() % 16)); break;
       }
     }
-    LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t*>(s.data()), s.size());
+    run_one(s);
   }
   std::printf("fuzz smoke: %zu seeds, %ld mutations, no crash\n", corpus.size(), mutations);
   return 0;
