@@ -182,8 +182,11 @@ TEST(AlertWebhook, DeadWebhookNeverBlocksRaise) {
   for (int i = 1; i <= 2000; ++i)
     (*alerter)->raise(sample(i));
   auto took = std::chrono::steady_clock::now() - t0;
-  EXPECT_LT(took, 50ms) << std::chrono::duration_cast<std::chrono::microseconds>(took).count()
-                        << " us for 2000 raises";
+  // Not a speed claim (bench/ makes those): a raise() that waited for delivery would spend at least
+  // one 200 ms retry backoff per alert, 400 s for 2000. Any bound far below that proves the
+  // queue decouples, and stays robust on a loaded CI machine under ASan.
+  EXPECT_LT(took, 2000ms) << std::chrono::duration_cast<std::chrono::microseconds>(took).count()
+                          << " us for 2000 raises";
 
   auto s = sink->stats();
   EXPECT_EQ(s.queued, 1024u);
