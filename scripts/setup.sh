@@ -8,8 +8,12 @@ DEB_PACKAGES=(
   cmake make g++ pkg-config git
   libboost-dev libssl-dev libsimdjson-dev libyaml-cpp-dev libcli11-dev libre2-dev libfmt-dev
   libsqlite3-dev libgtest-dev libgmock-dev libbenchmark-dev
-  nodejs npm clang-format clang-tidy
+  clang-format clang-tidy
 )
+# Node and npm: Debian's packages on a fresh machine; an existing installation (say, a newer
+# Node that ships its own npm) is used as it is.
+command -v node >/dev/null 2>&1 || DEB_PACKAGES+=(nodejs)
+command -v npm >/dev/null 2>&1 || DEB_PACKAGES+=(npm)
 
 missing=()
 for p in "${DEB_PACKAGES[@]}"; do
