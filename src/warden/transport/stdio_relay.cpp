@@ -21,6 +21,11 @@ constexpr size_t k_read_chunk = 256 * 1024;
 constexpr size_t k_padding = simdjson::SIMDJSON_PADDING;
 constexpr int64_t k_drain_ms = 1000;  // how long to wait for output after the server exited
 
+int64_t now_us() {
+  using namespace std::chrono;
+  return duration_cast<microseconds>(steady_clock::now().time_since_epoch()).count();
+}
+
 int64_t now_ms() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
@@ -167,6 +172,7 @@ int StdioRelay::run(int in_fd, int out_fd, int err_fd, int signal_fd) {
   bool server_in_open = true, server_out_open = true, server_err_open = true;
   int64_t term_at = -1, kill_at = -1, drain_until = -1;
   int64_t next_tick = now_ms() + m_options.tick_ms;
+  int64_t last_activity_us = -1;
   std::vector<char> errbuf(64 * 1024);
 
   size_t client_mark = 0, server_mark = 0;  // output sizes before the current chunk
@@ -237,7 +243,17 @@ int StdioRelay::run(int in_fd, int out_fd, int err_fd, int signal_fd) {
     for (int64_t d : {term_at, kill_at, drain_until})
       if (d >= 0 && d < deadline) deadline = d;
     int timeout = static_cast<int>(std::max<int64_t>(0, deadline - now));
-    int rc = ::poll(fds, static_cast<nfds_t>(n), timeout);
+    // Right after traffic, spin briefly on a non-blocking poll before sleeping: the answer to
+    // what we just forwarded usually comes within microseconds, and waking a sleeping core
+    // costs more than that (RelayOptions::spin_us; 0 turns it off).
+    int rc = 0;
+    if (m_options.spin_us > 0 && last_activity_us >= 0) {
+      int64_t spin_until = last_activity_us + m_options.spin_us;
+      while ((rc = ::poll(fds, static_cast<nfds_t>(n), 0)) == 0 && now_us() < spin_until) {
+      }
+    }
+    if (rc == 0) rc = ::poll(fds, static_cast<nfds_t>(n), timeout);
+    last_activity_us = rc > 0 ? now_us() : -1;
     if (rc < 0 && errno != EINTR) break;
     now = now_ms();
 

@@ -16,6 +16,7 @@ struct RelayOptions {
   size_t max_message_bytes = 16u << 20;   // longer lines are discarded and refused
   size_t max_pending_output = 64u << 20;  // stop reading a side whose peer does not keep up
   int tick_ms = 100;                      // how often `on_tick` runs (audit fsync batching)
+  int spin_us = 50;                       // busy-poll this long after traffic before sleeping
 };
 
 class StdioRelay {
