@@ -5,9 +5,30 @@
 
 namespace warden::util {
 
+namespace {
+
+// OpenSSL 3's one-shot SHA256() fetches the algorithm on every call; the audit log hashes every
+// record, so fetch once and reuse a context per thread.
+struct Sha256Context {
+  EVP_MD* md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  ~Sha256Context() {
+    EVP_MD_CTX_free(ctx);
+    EVP_MD_free(md);
+  }
+};
+
+}  // namespace
+
 std::array<unsigned char, 32> sha256(std::string_view data) {
   std::array<unsigned char, 32> out{};
-  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), out.data());
+  thread_local Sha256Context c;
+  unsigned int len = 0;
+  if (!c.md || !c.ctx || EVP_DigestInit_ex(c.ctx, c.md, nullptr) != 1 ||
+      EVP_DigestUpdate(c.ctx, data.data(), data.size()) != 1 ||
+      EVP_DigestFinal_ex(c.ctx, out.data(), &len) != 1) {
+    SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), out.data());
+  }
   return out;
 }
 
