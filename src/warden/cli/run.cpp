@@ -32,6 +32,7 @@ struct RunOptions {
   std::string mode;
   size_t max_message_bytes = 16u << 20;
   int grace_ms = 3000;
+  int spin_us = 50;
 };
 
 std::string random_session_id() {
@@ -122,6 +123,7 @@ int run(const RunOptions& o, const std::vector<std::string>& command) {
 
   transport::RelayOptions ro;
   ro.grace_ms = o.grace_ms;
+  ro.spin_us = o.spin_us;
   ro.max_message_bytes = o.max_message_bytes;
   audit::AuditLog* audit_log = log->get();
   // Records of one input chunk are written in one write(2), before that chunk's output leaves.
@@ -165,6 +167,8 @@ Command add_run_command(CLI::App& root) {
       ->check(CLI::Range(size_t{1024}, size_t{1} << 30));
   app->add_option("--grace-ms", opts->grace_ms, "Grace period before SIGTERM and before SIGKILL at shutdown (default 3000)")
       ->check(CLI::Range(0, 600000));
+  app->add_option("--spin-us", opts->spin_us, "Busy-poll this long after traffic before sleeping; lower latency for a little CPU (default 50, 0: off)")
+      ->check(CLI::Range(0, 10000));
   return {app, [opts](const std::vector<std::string>& rest) { return run(*opts, rest); }};
 }
 
