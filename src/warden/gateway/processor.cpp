@@ -32,6 +32,18 @@ size_t utf8_prefix(std::string_view s, size_t cap) {
   return n;
 }
 
+// The `data` of every JSON-RPC error the warden answers with.
+std::string refusal_data(core::Decision d, std::string_view rule, uint64_t seq) {
+  std::string data;
+  util::JsonWriter w(data);
+  w.begin_object();
+  w.key("decision").string(core::decision_name(d));
+  if (!rule.empty()) w.key("rule").string(rule);
+  if (seq) w.key("audit_seq").integer(static_cast<int64_t>(seq));
+  w.end_object();
+  return data;
+}
+
 std::string json_string(std::string_view s) {
   std::string out;
   util::append_json_string(out, s);
@@ -152,7 +164,7 @@ void Processor::refuse_line(Direction from, std::string_view line, const Error& 
     // Answer so the client does not wait forever; the message never reaches the server.
     out.to_client += codec::make_error_response(
         id, err.code, fmt::format("mcp-warden: refused: {}", err.message),
-        fmt::format(R"({{"decision":"block","audit_seq":{}}})", seq));
+        refusal_data(core::Decision::block, {}, seq));
     out.to_client += '\n';
   } else if (id.type != codec::Id::Type::null && id.type != codec::Id::Type::none) {
     // A broken answer to a client request: answer the client with an error in its place.
@@ -162,7 +174,7 @@ void Processor::refuse_line(Direction from, std::string_view line, const Error& 
       out.to_client += codec::make_error_response(
           id, codec::k_internal_error,
           fmt::format("mcp-warden: the server's response was refused: {}", err.message),
-          fmt::format(R"({{"decision":"block","audit_seq":{}}})", seq));
+          refusal_data(core::Decision::block, {}, seq));
       out.to_client += '\n';
     }
   } else {
@@ -306,15 +318,9 @@ void Processor::on_message(Direction from, const codec::Message& m, bool in_batc
   }
   modified = true;
   if (ctx.error_code == 0 || m.kind != codec::Kind::request) return;  // dropped silently
-  std::string data;
-  util::JsonWriter w(data);
-  w.begin_object();
-  w.key("decision").string(core::decision_name(ctx.decision));
-  if (!ctx.rule.empty()) w.key("rule").string(ctx.rule);
-  if (seq) w.key("audit_seq").integer(static_cast<int64_t>(seq));
-  w.end_object();
-  std::string reply =
-      codec::make_error_response(m.id, ctx.error_code, "mcp-warden: " + ctx.error_message, data);
+  std::string reply = codec::make_error_response(m.id, ctx.error_code,
+                                                 "mcp-warden: " + ctx.error_message,
+                                                 refusal_data(ctx.decision, ctx.rule, seq));
   if (in_batch) {
     if (reply_batch.size() > 1) reply_batch += ',';
     reply_batch += reply;
@@ -342,7 +348,7 @@ void Processor::on_server_exit(const std::string& how, Output& out) {
     uint64_t seq = record(r);
     out.to_client += codec::make_error_response(
         req.id, codec::k_server_exited, msg,
-        fmt::format(R"({{"decision":"block","audit_seq":{}}})", seq));
+        refusal_data(core::Decision::block, {}, seq));
     out.to_client += '\n';
   }
   pending.clear();
