@@ -1,5 +1,6 @@
 #include "warden/cli/cli.h"
 
+#include <algorithm>
 #include <cstring>
 #include <iostream>
 
@@ -33,6 +34,15 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
+    bool known = std::any_of(commands.begin(), commands.end(),
+                             [&](const Command& c) { return cli_argc > 1 && c.app->get_name() == argv[1]; });
+    if (cli_argc > 1 && argv[1][0] != '-' && !known) {
+      std::string names;
+      for (const auto& c : commands) names += (names.empty() ? "" : ", ") + c.app->get_name();
+      std::cerr << "mcp-warden: unknown command '" << argv[1] << "' (commands: " << names
+                << "; see mcp-warden --help)\n";
+      return k_exit_usage;
+    }
     std::cerr << "mcp-warden: " << e.what() << " (see mcp-warden --help)\n";
     return k_exit_usage;
   }
