@@ -1,5 +1,8 @@
 // `mcp-warden intel update --osv DIR` and `mcp-warden intel check NAME@VERSION`.
+#include <algorithm>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <iostream>
 
 #include <fmt/format.h>
@@ -7,6 +10,7 @@
 #include "warden/cli/cli.h"
 #include "warden/cli/commands.h"
 #include "warden/supply/intel.h"
+#include "warden/supply/typosquat.h"
 #include "warden/util/json_writer.h"
 
 namespace warden::cli {
@@ -21,6 +25,7 @@ struct IntelOptions {
   std::string spec;
   std::string ecosystem = "npm";
   std::string format = "table";
+  std::string popular_file;
 };
 
 int update(const IntelOptions& o) {
@@ -87,6 +92,23 @@ int check_spec(const IntelOptions& o) {
     }
   }
   auto hits = db.check(*eco, name, *version);
+  supply::PopularPackages popular;
+  auto pst = popular.add_bundled();
+  if (pst.ok() && !o.popular_file.empty()) {
+    std::ifstream in(o.popular_file);
+    if (!in) {
+      std::cerr << "mcp-warden: cannot read " << o.popular_file << "\n";
+      return k_exit_usage;
+    }
+    std::stringstream ss;
+    ss << in.rdbuf();
+    pst = popular.add_list(ss.str(), o.popular_file);
+  }
+  if (!pst.ok()) {
+    std::cerr << "mcp-warden: " << pst.error().message << "\n";
+    return k_exit_usage;
+  }
+  auto names = popular.check(*eco, name);
   if (o.format == "json") {
     std::string out;
     util::JsonWriter w(out);
@@ -104,10 +126,18 @@ int check_spec(const IntelOptions& o) {
       w.key("source").string(a->source);
       w.end_object();
     }
+    for (const auto& f : names) {
+      w.begin_object();
+      w.key("id").string(f.rule);
+      w.key("severity").string(core::severity_name(f.severity));
+      w.key("imitates").string(f.imitated);
+      w.key("summary").string(f.reason);
+      w.end_object();
+    }
     w.end_array();
     w.end_object();
     std::cout << out << "\n";
-  } else if (hits.empty()) {
+  } else if (hits.empty() && names.empty()) {
     auto others = db.advisories_for(*eco, name);
     std::cout << fmt::format("{}@{}: no known advisory for this version", name, version_text);
     if (!others.empty()) std::cout << fmt::format(" ({} advisory(ies) for other versions)", others.size());
@@ -117,8 +147,14 @@ int check_spec(const IntelOptions& o) {
       std::cout << fmt::format("{}@{}: {} {} {}\n", name, version_text,
                                a->malicious ? "CRITICAL malicious" : "HIGH vulnerable", a->id,
                                a->summary);
+    for (const auto& f : names)
+      std::cout << fmt::format("{}: {} {}: {}\n", name, core::severity_name(f.severity), f.rule,
+                               f.reason);
   }
-  return hits.empty() ? k_exit_ok : k_exit_findings;
+  bool fail = !hits.empty() || std::any_of(names.begin(), names.end(), [](const auto& f) {
+    return f.severity >= core::Severity::high;
+  });
+  return fail ? k_exit_findings : k_exit_ok;
 }
 
 }  // namespace
@@ -134,6 +170,7 @@ Command add_intel_command(CLI::App& root) {
   chk->add_option("spec", o->spec, "NAME@VERSION (npm) or NAME==VERSION (PyPI)")->required();
   chk->add_option("--ecosystem", o->ecosystem, "npm | PyPI (default npm)");
   chk->add_option("--intel", o->intel_dir, "Intel directory (default: $XDG_STATE_HOME/mcp-warden/intel)");
+  chk->add_option("--popular", o->popular_file, "Extra list of popular packages (lines npm:NAME / pypi:NAME) for typosquat checks");
   chk->add_option("--format", o->format, "table | json")->check(CLI::IsMember({"table", "json"}));
   return {app, [o, up](const std::vector<std::string>&) { return up->parsed() ? update(*o) : check_spec(*o); }};
 }

@@ -103,9 +103,13 @@ TEST(IntelCli, CheckAndUpdateExitCodes) {
   fs::create_directories(dir / "feed");
   std::string intel = " --intel " + (dir / "state").string();
   EXPECT_EQ(run("intel check postmark-mcp@1.0.16" + intel), 1);
-  EXPECT_EQ(run("intel check postmark-mcp@1.0.15" + intel), 0);
+  EXPECT_EQ(run("intel check postmark-mcp@1.0.15" + intel), 1);  // no advisory, but the impostor name
+  EXPECT_EQ(run("intel check @activecampaign/postmark-mcp@1.0.15" + intel), 0);
   EXPECT_EQ(run("intel check postmark-mcp" + intel), 2);
   EXPECT_EQ(run("intel check evil-mcp@1.2.3" + intel), 0);
+  EXPECT_EQ(run("intel check claud-code@9.9.9 --format json" + intel), 1);             // bundled MAL + typosquat
+  EXPECT_EQ(run("intel check @activecampaign/postmark-mcp@1.0.16" + intel), 0);        // the real one
+  EXPECT_EQ(run("intel check postrnark-mcp@1.0.0" + intel), 1);                        // look-alike
   std::ofstream(dir / "feed" / "evil.json") << R"({"id":"MAL-9","summary":"evil","affected":[{"package":{"ecosystem":"npm","name":"evil-mcp"},"ranges":[{"type":"SEMVER","events":[{"introduced":"1.2.0"}]}]}]})";
   EXPECT_EQ(run("intel update --osv " + (dir / "feed").string() + " --dir " + (dir / "state").string()), 0);
   EXPECT_EQ(run("intel check evil-mcp@1.2.3" + intel), 1);
