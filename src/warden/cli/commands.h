@@ -18,5 +18,6 @@ Command add_run_command(CLI::App& root);
 Command add_audit_command(CLI::App& root);
 Command add_intel_command(CLI::App& root);
 Command add_diff_command(CLI::App& root);
+Command add_hunt_command(CLI::App& root);
 
 }  // namespace warden::cli

@@ -1,0 +1,99 @@
+// `mcp-warden hunt [--ioc VALUE|--ioc-file FILE]... [--format F] LOG...`
+#include <iostream>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "warden/cli/cli.h"
+#include "warden/cli/commands.h"
+#include "warden/supply/hunt.h"
+#include "warden/util/json_writer.h"
+
+namespace warden::cli {
+
+namespace {
+
+struct HuntOptions {
+  std::vector<std::string> iocs, ioc_files, logs;
+  std::string format = "table";
+};
+
+int run_hunt(const HuntOptions& o) {
+  supply::Hunter hunter;
+  for (const auto& i : o.iocs) hunter.add_ioc(i);
+  for (const auto& f : o.ioc_files) {
+    auto st = hunter.add_ioc_file(f);
+    if (!st.ok()) {
+      std::cerr << "mcp-warden: " << st.error().message << "\n";
+      return k_exit_usage;
+    }
+  }
+  std::vector<supply::HuntHit> hits;
+  for (const auto& log : o.logs) {
+    auto st = hunter.hunt_file(log, hits);
+    if (!st.ok()) {
+      std::cerr << "mcp-warden: " << st.error().message << "\n";
+      return k_exit_usage;
+    }
+  }
+  if (o.format == "json" || o.format == "sarif") {
+    std::string out;
+    util::JsonWriter w(out);
+    if (o.format == "json") {
+      w.begin_object().key("iocs").integer(static_cast<int64_t>(hunter.ioc_count()));
+      w.key("hits").begin_array();
+      for (const auto& h : hits) {
+        w.begin_object();
+        w.key("rule").string(h.rule).key("severity").string(core::severity_name(h.severity));
+        w.key("file").string(h.file).key("line").integer(static_cast<int64_t>(h.line));
+        w.key("indicator").string(h.indicator).key("excerpt").string(h.excerpt);
+        w.end_object();
+      }
+      w.end_array().end_object();
+    } else {
+      w.begin_object().key("version").string("2.1.0");
+      w.key("$schema").string("https://json.schemastore.org/sarif-2.1.0.json");
+      w.key("runs").begin_array().begin_object();
+      w.key("tool").begin_object().key("driver").begin_object().key("name").string("mcp-warden");
+      w.key("rules").begin_array();
+      std::set<std::string> seen;
+      for (const auto& h : hits)
+        if (seen.insert(h.rule).second) w.begin_object().key("id").string(h.rule).end_object();
+      w.end_array().end_object().end_object();
+      w.key("results").begin_array();
+      for (const auto& h : hits) {
+        w.begin_object().key("ruleId").string(h.rule);
+        w.key("level").string(h.severity >= core::Severity::high ? "error" : "warning");
+        w.key("message").begin_object().key("text").string(h.indicator + ": " + h.excerpt).end_object();
+        w.key("locations").begin_array().begin_object().key("physicalLocation").begin_object();
+        w.key("artifactLocation").begin_object().key("uri").string(h.file).end_object();
+        w.key("region").begin_object().key("startLine").integer(static_cast<int64_t>(h.line)).end_object();
+        w.end_object().end_object().end_array();
+        w.end_object();
+      }
+      w.end_array().end_object().end_array().end_object();
+    }
+    std::cout << out << "\n";
+  } else {
+    for (const auto& h : hits)
+      std::cout << fmt::format("{:<8} {:<28} {}:{}: {}\n         > {}\n", core::severity_name(h.severity),
+                               h.rule, h.file, h.line, h.indicator, h.excerpt);
+    std::cout << fmt::format("{} hit(s) for {} indicator(s) in {} log(s)\n", hits.size(),
+                             hunter.ioc_count(), o.logs.size());
+  }
+  return hits.empty() ? k_exit_ok : k_exit_findings;
+}
+
+}  // namespace
+
+Command add_hunt_command(CLI::App& root) {
+  auto o = std::make_shared<HuntOptions>();
+  auto* app = root.add_subcommand("hunt", "Search logs for indicators of compromise and hidden recipients");
+  app->add_option("--ioc", o->iocs, "An indicator: domain, email, IP or string (repeatable)");
+  app->add_option("--ioc-file", o->ioc_files, "A file of indicators, one per line (repeatable)");
+  app->add_option("--format", o->format, "table | json | sarif")->check(CLI::IsMember({"table", "json", "sarif"}));
+  app->add_option("logs", o->logs, "Log files (audit logs, JSON Lines or text)")->required();
+  return {app, [o](const std::vector<std::string>&) { return run_hunt(*o); }};
+}
+
+}  // namespace warden::cli

@@ -1,0 +1,131 @@
+#include "warden/supply/hunt.h"
+
+#include <algorithm>
+#include <cctype>
+#include <fstream>
+
+#include <fmt/format.h>
+#include <simdjson.h>
+
+namespace warden::supply {
+
+namespace {
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+bool host_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_';
+}
+
+// True if `ioc` occurs in `text` (both lower case) as a whole token: a domain IOC also matches its
+// subdomains ("x.giftshop.club") and addresses at it ("phan@giftshop.club"), not "notgiftshop.club".
+bool contains_ioc(std::string_view text, std::string_view ioc, size_t& at) {
+  size_t pos = 0;
+  while ((pos = text.find(ioc, pos)) != std::string_view::npos) {
+    char before = pos == 0 ? ' ' : text[pos - 1];
+    char after = pos + ioc.size() < text.size() ? text[pos + ioc.size()] : ' ';
+    bool left_ok = !host_char(before) || before == '.' || ioc.find('@') != std::string_view::npos;
+    if (before == '.' && ioc.find('.') == std::string_view::npos) left_ok = false;
+    bool right_ok = !(std::isalnum(static_cast<unsigned char>(after)) || after == '-' || after == '_');
+    if (left_ok && right_ok) {
+      at = pos;
+      return true;
+    }
+    ++pos;
+  }
+  return false;
+}
+
+std::string excerpt(std::string_view line, size_t at, size_t len) {
+  size_t start = at > 80 ? at - 80 : 0;
+  size_t end = std::min(line.size(), at + len + 80);
+  std::string out;
+  for (char c : line.substr(start, end - start))
+    out += (static_cast<unsigned char>(c) < 0x20) ? ' ' : c;
+  return (start > 0 ? "..." : "") + out + (end < line.size() ? "..." : "");
+}
+
+bool recipient_key(std::string_view k) {
+  std::string l = lower(k);
+  return l == "bcc" || l == "cc" || l == "blindcopy" || l == "forward" || l == "forwardto" ||
+         l == "forward_to";
+}
+
+void walk(simdjson::dom::element el, std::vector<std::pair<std::string, std::string>>& found) {
+  simdjson::dom::object obj;
+  simdjson::dom::array arr;
+  if (!el.get_object().get(obj)) {
+    for (auto f : obj) {
+      if (recipient_key(f.key) && !f.value.is_null()) {
+        std::string v = f.value.is_string() ? std::string(f.value.get_string().value_unsafe())
+                                            : simdjson::minify(f.value);
+        if (!v.empty() && v != "[]" && v != "\"\"") found.emplace_back(std::string(f.key), v);
+      }
+      walk(f.value, found);
+    }
+  } else if (!el.get_array().get(arr)) {
+    for (auto v : arr) walk(v, found);
+  } else if (el.is_string()) {
+    // Logged payloads are often JSON inside a string (the audit detail of an HTTP body).
+    std::string_view s = el.get_string().value_unsafe();
+    if (s.size() > 2 && (s[0] == '{' || s[0] == '[')) {
+      simdjson::dom::parser inner;
+      simdjson::dom::element e;
+      if (!inner.parse(std::string(s)).get(e)) walk(e, found);
+    }
+  }
+}
+
+}  // namespace
+
+void Hunter::add_ioc(std::string ioc) {
+  ioc = lower(ioc);
+  while (!ioc.empty() && std::isspace(static_cast<unsigned char>(ioc.back()))) ioc.pop_back();
+  while (!ioc.empty() && std::isspace(static_cast<unsigned char>(ioc.front()))) ioc.erase(0, 1);
+  if (!ioc.empty()) m_iocs.push_back(ioc);
+}
+
+Status Hunter::add_ioc_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return Error{2, fmt::format("cannot read IOC file {}", path)};
+  for (std::string line; std::getline(in, line);) {
+    auto hash = line.find('#');
+    if (hash != std::string::npos) line.resize(hash);
+    add_ioc(line);
+  }
+  return Ok{};
+}
+
+Status Hunter::hunt_file(const std::string& path, std::vector<HuntHit>& hits) const {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Error{2, fmt::format("cannot read {}", path)};
+  simdjson::dom::parser parser;
+  size_t line_no = 0;
+  for (std::string line; std::getline(in, line);) {
+    ++line_no;
+    std::string l = lower(line);
+    for (const auto& ioc : m_iocs) {
+      size_t at = 0;
+      if (contains_ioc(l, ioc, at))
+        hits.push_back({"supply.hunt.ioc", core::Severity::high, path, line_no, ioc, excerpt(line, at, ioc.size())});
+    }
+    if (l.find("cc") == std::string::npos && l.find("forward") == std::string::npos &&
+        l.find("blindcopy") == std::string::npos)
+      continue;
+    simdjson::dom::element root;
+    if (line.empty() || (line[0] != '{' && line[0] != '[') || parser.parse(line).get(root)) continue;
+    std::vector<std::pair<std::string, std::string>> found;
+    walk(root, found);
+    for (const auto& [key, value] : found)
+      hits.push_back({"supply.hunt.hidden_recipient", core::Severity::medium, path, line_no, key,
+                      fmt::format("{}: {}", key, value.size() > 200 ? value.substr(0, 200) + "..." : value)});
+  }
+  return Ok{};
+}
+
+}  // namespace warden::supply
