@@ -19,5 +19,6 @@ Command add_audit_command(CLI::App& root);
 Command add_intel_command(CLI::App& root);
 Command add_diff_command(CLI::App& root);
 Command add_hunt_command(CLI::App& root);
+Command add_registry_command(CLI::App& root);
 
 }  // namespace warden::cli
