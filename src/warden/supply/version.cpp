@@ -57,7 +57,7 @@ const char* ecosystem_name(Ecosystem e) { return e == Ecosystem::npm ? "npm" : "
 Version Version::zero(Ecosystem eco) {
   Version v;
   v.m_eco = eco;
-  v.m_text = "0";
+  v.m_text.assign(1, '0');  // (not = "0": GCC 12 -Wrestrict false positive under ASan)
   v.m_release = {0};
   if (eco == Ecosystem::npm) v.m_pre = {"0"};  // below 0.0.0 and every 0.0.0 prerelease but "0"
   else v.m_dev = 0;                            // below 0.dev1 and every release
