@@ -16,6 +16,8 @@
 #include "warden/gateway/policy_filter.h"
 #include "warden/gateway/processor.h"
 #include "warden/policy/policy.h"
+#include "warden/supply/registry.h"
+#include "warden/supply/resolve.h"
 #include "warden/transport/stdio_relay.h"
 #include "warden/util/clock.h"
 #include "warden/util/fd.h"
@@ -33,6 +35,7 @@ struct RunOptions {
   size_t max_message_bytes = 16u << 20;
   int grace_ms = 3000;
   int spin_us = 50;
+  std::string registry;
 };
 
 std::string random_session_id() {
@@ -60,6 +63,37 @@ int run(const RunOptions& o, const std::vector<std::string>& command) {
                              "drop --server to use the entry whose command matches)\n",
                              o.server_name, o.policy_path);
     return k_exit_usage;
+  }
+  // require_approval: true -> the package behind the command must be approved in the registry.
+  if (server->require_approval.size() == 1 && server->require_approval[0] == "*") {
+    auto pkg = supply::resolve_package(command);
+    if (!pkg) {
+      std::cerr << "mcp-warden: server entry '" << server->name << "' requires an approved package, but "
+                << pkg.error().message << "; refusing to start\n";
+      return k_exit_usage;
+    }
+    if (pkg->version.empty()) {
+      std::cerr << fmt::format("mcp-warden: server entry '{}' requires an approved package, but '{}' is not "
+                               "pinned to a version (npx would run whatever was published last); use "
+                               "{}@VERSION; refusing to start\n", server->name, pkg->name, pkg->name);
+      return k_exit_usage;
+    }
+    std::string db = o.registry.empty() ? supply::default_state_dir() + "/registry.sqlite" : o.registry;
+    auto reg = supply::Registry::open(db);
+    if (!reg) {
+      std::cerr << "mcp-warden: " << reg.error().message << "; refusing to start\n";
+      return k_exit_usage;
+    }
+    if (!(*reg)->find(pkg->name, pkg->version)) {
+      auto prev = (*reg)->previous(pkg->name, pkg->version);
+      std::cerr << fmt::format("mcp-warden: {}@{} (from {}) is not approved in {}; refusing to start.\n"
+                               "  Review it: mcp-warden diff {}@{} {}@{}\n"
+                               "  Approve it: mcp-warden registry approve {}@{}\n",
+                               pkg->name, pkg->version, pkg->how, db, pkg->name,
+                               prev ? prev->version : "PREVIOUS", pkg->name, pkg->version, pkg->name,
+                               pkg->version);
+      return k_exit_usage;
+    }
   }
   std::optional<policy::Mode> mode_override;
   if (o.mode == "monitor") mode_override = policy::Mode::monitor;
@@ -167,6 +201,7 @@ Command add_run_command(CLI::App& root) {
       ->check(CLI::Range(size_t{1024}, size_t{1} << 30));
   app->add_option("--grace-ms", opts->grace_ms, "Grace period before SIGTERM and before SIGKILL at shutdown (default 3000)")
       ->check(CLI::Range(0, 600000));
+  app->add_option("--registry", opts->registry, "Approval registry for require_approval (default: $XDG_STATE_HOME/mcp-warden/registry.sqlite)");
   app->add_option("--spin-us", opts->spin_us, "Busy-poll this long after traffic before sleeping; lower latency for a little CPU (default 50, 0: off)")
       ->check(CLI::Range(0, 10000));
   return {app, [opts](const std::vector<std::string>& rest) { return run(*opts, rest); }};

@@ -1256,10 +1256,12 @@ private:
       if (p.egress) line("egress", "egress guard lands with the sandbox");
       if (p.pins) line("pins", "definition pinning lands with the metadata detectors");
       if (p.on_finding) line("on_finding", "quarantine lands with the circuit breaker");
-      if (p.require_approval)
+      // `require_approval: true` is enforced by `run` (the package behind the command must be
+      // approved in the registry); a list of tool names is not yet.
+      if (p.require_approval && !(s.require_approval.size() == 1 && s.require_approval[0] == "*"))
         line("require_approval",
-             "approvals arrive with the HTTP gateway; a rule with action: approve refuses the call "
-             "now");
+             "per-tool approvals arrive with the HTTP gateway; a rule with action: approve refuses "
+             "the call now");
       if (!p.sandbox && !p.egress)
         ne.push_back(fmt::format(
             "{}: the default sandbox and egress deny-all are not yet enforced (the server runs "

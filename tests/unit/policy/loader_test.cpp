@@ -478,8 +478,8 @@ agents:
                 "the metadata detectors)",
                 "servers.postmark.on_finding: parsed, not yet enforced (quarantine lands with the "
                 "circuit breaker)",
-                "servers.postmark.require_approval: parsed, not yet enforced (approvals arrive "
-                "with the HTTP gateway; a rule with action: approve refuses the call now)",
+                "servers.postmark.require_approval: parsed, not yet enforced (per-tool approvals "
+                "arrive with the HTTP gateway; a rule with action: approve refuses the call now)",
                 "servers.remote.url: parsed, not yet enforced (remote upstreams arrive with the "
                 "HTTP gateway)",
                 "servers.remote: the default sandbox and egress deny-all are not yet enforced (the "
