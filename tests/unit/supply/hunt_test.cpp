@@ -46,6 +46,28 @@ TEST(Hunt, FindsHiddenRecipientsInJsonLinesAndNestedBodies) {
   std::filesystem::remove(log);
 }
 
+TEST(Hunt, GroupsHiddenRecipientsAndFlagsOutsiders) {
+  std::string log = write_log("hunt-c",
+      R"({"ReceivedAt":"2025-09-20T10:00:00Z","To":"ceo@acme.com","Bcc":"phan@giftshop.club"})" "\n"
+      R"({"ReceivedAt":"2025-09-21T10:00:00Z","To":"hr@acme.com","Bcc":"phan@giftshop.club, audit@acme.com"})" "\n");
+  Hunter by_to;
+  std::vector<HuntHit> hits;
+  ASSERT_TRUE(by_to.hunt_file(log, hits).ok());
+  ASSERT_EQ(by_to.recipients().size(), 2u);
+  const auto& phan = by_to.recipients().at("phan@giftshop.club");
+  EXPECT_EQ(phan.count, 2u);
+  EXPECT_EQ(phan.first_seen, "2025-09-20T10:00:00Z");
+  EXPECT_EQ(phan.last_seen, "2025-09-21T10:00:00Z");
+  EXPECT_TRUE(phan.outside);
+  EXPECT_FALSE(by_to.recipients().at("audit@acme.com").outside);
+  Hunter by_org;
+  by_org.add_org_domain("giftshop.club");
+  ASSERT_TRUE(by_org.hunt_file(log, hits).ok());
+  EXPECT_FALSE(by_org.recipients().at("phan@giftshop.club").outside);
+  EXPECT_TRUE(by_org.recipients().at("audit@acme.com").outside);
+  std::filesystem::remove(log);
+}
+
 TEST(Hunt, IocFileAndErrors) {
   Hunter h;
   std::string iocs = write_log("hunt-iocs", "# known bad\ngiftshop.club\n\n203.0.113.7  # c2\n");
