@@ -20,5 +20,7 @@ Command add_intel_command(CLI::App& root);
 Command add_diff_command(CLI::App& root);
 Command add_hunt_command(CLI::App& root);
 Command add_registry_command(CLI::App& root);
+Command add_wrap_command(CLI::App& root);
+Command add_unwrap_command(CLI::App& root);
 
 }  // namespace warden::cli
