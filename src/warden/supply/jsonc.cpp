@@ -64,7 +64,13 @@ private:
       case 'f': out += '\f'; break;
       case 'u': {
         if (m_i + 4 > m_t.size()) return fail("bad \\u escape");
-        unsigned cp = static_cast<unsigned>(std::stoul(std::string(m_t.substr(m_i, 4)), nullptr, 16));
+        unsigned cp = 0;
+        for (int k = 0; k < 4; ++k) {
+          char h = m_t[m_i + static_cast<size_t>(k)];
+          int d = h >= '0' && h <= '9' ? h - '0' : h >= 'a' && h <= 'f' ? h - 'a' + 10 : h >= 'A' && h <= 'F' ? h - 'A' + 10 : -1;
+          if (d < 0) return fail("bad \\u escape");
+          cp = cp * 16 + static_cast<unsigned>(d);
+        }
         m_i += 4;
         if (cp < 0x80) out += static_cast<char>(cp);
         else if (cp < 0x800) { out += static_cast<char>(0xC0 | (cp >> 6)); out += static_cast<char>(0x80 | (cp & 0x3F)); }
