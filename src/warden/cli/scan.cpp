@@ -1,0 +1,117 @@
+// `mcp-warden scan [PATH...] [--home DIR] [--format table|json|sarif] [--intel DIR] [--fail-on S]`
+#include <cstdlib>
+#include <iostream>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "warden/cli/cli.h"
+#include "warden/cli/commands.h"
+#include "warden/supply/scan.h"
+#include "warden/util/json_writer.h"
+
+namespace warden::cli {
+
+namespace {
+
+struct ScanOptions {
+  std::vector<std::string> paths;
+  std::string home, intel_dir, format = "table", fail_on = "high";
+};
+
+int run_scan(const ScanOptions& o) {
+  auto fail_on = core::parse_severity(o.fail_on);
+  if (!fail_on) {
+    std::cerr << "mcp-warden: --fail-on takes info, low, medium, high or critical\n";
+    return k_exit_usage;
+  }
+  supply::IntelDb intel;
+  for (auto st : {intel.add_bundled(), intel.add_directory(o.intel_dir.empty() ? supply::default_intel_dir() : o.intel_dir)})
+    if (!st.ok()) {
+      std::cerr << "mcp-warden: " << st.error().message << "\n";
+      return k_exit_usage;
+    }
+  supply::PopularPackages popular;
+  if (auto st = popular.add_bundled(); !st.ok()) {
+    std::cerr << "mcp-warden: " << st.error().message << "\n";
+    return k_exit_usage;
+  }
+  supply::Scanner scanner(intel, popular);
+  supply::ScanReport report;
+  const char* env_home = std::getenv("HOME");
+  std::string home = !o.home.empty() ? o.home : (o.paths.empty() && env_home ? env_home : "");
+  if (!home.empty()) scanner.scan_home(home, report);
+  for (const auto& p : o.paths) scanner.scan_path(p, report);
+  supply::sort_findings(report);
+  for (const auto& w : report.warnings) std::cerr << "mcp-warden: warning: " << w << "\n";
+
+  std::string out;
+  util::JsonWriter w(out);
+  if (o.format == "json") {
+    w.begin_object().key("servers").begin_array();
+    for (const auto& s : report.servers) {
+      w.begin_object().key("config").string(s.config).key("line").integer(s.line).key("name").string(s.name);
+      w.key("command").begin_array();
+      for (const auto& a : s.command) w.string(a);
+      w.end_array().key("package").string(s.package).key("version").string(s.version);
+      w.key("guarded").boolean(s.guarded).end_object();
+    }
+    w.end_array().key("packages").integer(static_cast<int64_t>(report.packages));
+    w.key("findings").begin_array();
+    for (const auto& f : report.findings)
+      w.begin_object().key("rule").string(f.rule).key("severity").string(core::severity_name(f.severity))
+          .key("file").string(f.file).key("line").integer(f.line).key("message").string(f.message).end_object();
+    w.end_array().key("warnings").begin_array();
+    for (const auto& x : report.warnings) w.string(x);
+    w.end_array().end_object();
+    std::cout << out << "\n";
+  } else if (o.format == "sarif") {
+    w.begin_object().key("version").string("2.1.0").key("$schema").string("https://json.schemastore.org/sarif-2.1.0.json");
+    w.key("runs").begin_array().begin_object().key("tool").begin_object().key("driver").begin_object();
+    w.key("name").string("mcp-warden").key("version").string(WARDEN_VERSION).key("rules").begin_array();
+    std::set<std::string> seen;
+    for (const auto& f : report.findings)
+      if (seen.insert(f.rule).second) w.begin_object().key("id").string(f.rule).end_object();
+    w.end_array().end_object().end_object().key("results").begin_array();
+    for (const auto& f : report.findings) {
+      w.begin_object().key("ruleId").string(f.rule);
+      w.key("level").string(f.severity >= core::Severity::high ? "error" : f.severity == core::Severity::medium ? "warning" : "note");
+      w.key("message").begin_object().key("text").string(f.message).end_object();
+      w.key("locations").begin_array().begin_object().key("physicalLocation").begin_object();
+      w.key("artifactLocation").begin_object().key("uri").string(f.file).end_object();
+      if (f.line > 0) w.key("region").begin_object().key("startLine").integer(f.line).end_object();
+      w.end_object().end_object().end_array().end_object();
+    }
+    w.end_array().end_object().end_array().end_object();
+    std::cout << out << "\n";
+  } else {
+    std::cout << fmt::format("{} MCP server(s) in client configs, {} package(s) in lockfiles and node_modules\n",
+                             report.servers.size(), report.packages);
+    for (const auto& s : report.servers)
+      std::cout << fmt::format("  {:<20} {}{}  {}:{}\n", s.name,
+                               s.package.empty() ? fmt::format("{}", s.command.empty() ? "" : s.command[0]) : s.package,
+                               s.version.empty() ? "" : "@" + s.version, s.config, s.line)
+;
+    for (const auto& f : report.findings)
+      std::cout << fmt::format("{:<8} {:<30} {}{}: {}\n", core::severity_name(f.severity), f.rule, f.file,
+                               f.line ? fmt::format(":{}", f.line) : "", f.message);
+  }
+  for (const auto& f : report.findings)
+    if (f.severity >= *fail_on) return k_exit_findings;
+  return k_exit_ok;
+}
+
+}  // namespace
+
+Command add_scan_command(CLI::App& root) {
+  auto o = std::make_shared<ScanOptions>();
+  auto* app = root.add_subcommand("scan", "Inventory MCP servers and packages, with supply-chain findings");
+  app->add_option("paths", o->paths, "Directories or files (configs, lockfiles, node_modules trees)");
+  app->add_option("--home", o->home, "Home directory whose client configs to read (default: $HOME when no PATH)");
+  app->add_option("--intel", o->intel_dir, "Intel directory (default: $XDG_STATE_HOME/mcp-warden/intel)");
+  app->add_option("--format", o->format, "table | json | sarif")->check(CLI::IsMember({"table", "json", "sarif"}));
+  app->add_option("--fail-on", o->fail_on, "Exit 1 at or above this severity (default high)");
+  return {app, [o](const std::vector<std::string>&) { return run_scan(*o); }};
+}
+
+}  // namespace warden::cli
