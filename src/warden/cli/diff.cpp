@@ -1,11 +1,11 @@
 // `mcp-warden diff OLD NEW [--format table|json|sarif] [--fail-on SEVERITY]`
 #include <iostream>
-#include <set>
 
 #include <fmt/format.h>
 
 #include "warden/cli/cli.h"
 #include "warden/cli/commands.h"
+#include "warden/cli/sarif.h"
 #include "warden/supply/diff.h"
 #include "warden/util/json_writer.h"
 
@@ -18,10 +18,6 @@ struct DiffOptions {
   std::string format = "table";
   std::string fail_on = "high";
 };
-
-const char* sarif_level(core::Severity s) {
-  return s >= core::Severity::high ? "error" : s == core::Severity::medium ? "warning" : "note";
-}
 
 std::string render_json(const DiffOptions& o, const supply::DiffReport& r) {
   std::string out;
@@ -50,43 +46,11 @@ std::string render_json(const DiffOptions& o, const supply::DiffReport& r) {
   return out;
 }
 
-std::string render_sarif(const supply::DiffReport& r) {
-  std::string out;
-  util::JsonWriter w(out);
-  w.begin_object();
-  w.key("version").string("2.1.0");
-  w.key("$schema").string("https://json.schemastore.org/sarif-2.1.0.json");
-  w.key("runs").begin_array().begin_object();
-  w.key("tool").begin_object().key("driver").begin_object();
-  w.key("name").string("mcp-warden");
-  w.key("version").string(WARDEN_VERSION);
-  w.key("rules").begin_array();
-  std::set<std::string> seen;
-  for (const auto& f : r.findings) {
-    if (!seen.insert(f.rule).second) continue;
-    w.begin_object().key("id").string(f.rule).end_object();
-  }
-  w.end_array();
-  w.end_object().end_object();
-  w.key("results").begin_array();
-  for (const auto& f : r.findings) {
-    w.begin_object();
-    w.key("ruleId").string(f.rule);
-    w.key("level").string(sarif_level(f.severity));
-    w.key("message").begin_object().key("text").string(f.message + (f.evidence.empty() ? "" : ": " + f.evidence)).end_object();
-    w.key("properties").begin_object().key("severity").string(core::severity_name(f.severity)).end_object();
-    w.key("locations").begin_array().begin_object();
-    w.key("physicalLocation").begin_object();
-    w.key("artifactLocation").begin_object().key("uri").string(f.file).end_object();
-    if (f.line > 0) w.key("region").begin_object().key("startLine").integer(f.line).end_object();
-    w.end_object();
-    w.end_object().end_array();
-    w.end_object();
-  }
-  w.end_array();
-  w.end_object().end_array();
-  w.end_object();
-  return out;
+std::string render_diff_sarif(const supply::DiffReport& r) {
+  std::vector<SarifResult> results;
+  for (const auto& f : r.findings)
+    results.push_back({f.rule, f.severity, f.message + (f.evidence.empty() ? "" : ": " + f.evidence), f.file, f.line});
+  return render_sarif(results);
 }
 
 int run_diff(const DiffOptions& o) {
@@ -109,7 +73,7 @@ int run_diff(const DiffOptions& o) {
   if (o.format == "json") {
     std::cout << render_json(o, report) << "\n";
   } else if (o.format == "sarif") {
-    std::cout << render_sarif(report) << "\n";
+    std::cout << render_diff_sarif(report) << "\n";
   } else {
     std::cout << fmt::format("{} -> {}: {} files changed, {} added, {} removed; {} finding(s)\n",
                              o.old_spec, o.new_spec, report.files_changed, report.files_added,

@@ -1,12 +1,12 @@
 // `mcp-warden hunt [--ioc VALUE|--ioc-file FILE]... [--format F] LOG...`
 #include <algorithm>
 #include <iostream>
-#include <set>
 
 #include <fmt/format.h>
 
 #include "warden/cli/cli.h"
 #include "warden/cli/commands.h"
+#include "warden/cli/sarif.h"
 #include "warden/supply/hunt.h"
 #include "warden/util/json_writer.h"
 
@@ -59,30 +59,13 @@ int run_hunt(const HuntOptions& o) {
         w.key("first_seen").string(g.first_seen).key("last_seen").string(g.last_seen).end_object();
       }
       w.end_array().end_object();
+      std::cout << out << "\n";
     } else {
-      w.begin_object().key("version").string("2.1.0");
-      w.key("$schema").string("https://json.schemastore.org/sarif-2.1.0.json");
-      w.key("runs").begin_array().begin_object();
-      w.key("tool").begin_object().key("driver").begin_object().key("name").string("mcp-warden");
-      w.key("rules").begin_array();
-      std::set<std::string> seen;
+      std::vector<SarifResult> results;
       for (const auto& h : hits)
-        if (seen.insert(h.rule).second) w.begin_object().key("id").string(h.rule).end_object();
-      w.end_array().end_object().end_object();
-      w.key("results").begin_array();
-      for (const auto& h : hits) {
-        w.begin_object().key("ruleId").string(h.rule);
-        w.key("level").string(h.severity >= core::Severity::high ? "error" : "warning");
-        w.key("message").begin_object().key("text").string(h.indicator + ": " + h.excerpt).end_object();
-        w.key("locations").begin_array().begin_object().key("physicalLocation").begin_object();
-        w.key("artifactLocation").begin_object().key("uri").string(h.file).end_object();
-        w.key("region").begin_object().key("startLine").integer(static_cast<int64_t>(h.line)).end_object();
-        w.end_object().end_object().end_array();
-        w.end_object();
-      }
-      w.end_array().end_object().end_array().end_object();
+        results.push_back({h.rule, h.severity, h.indicator + ": " + h.excerpt, h.file, static_cast<int>(h.line)});
+      std::cout << render_sarif(results) << "\n";
     }
-    std::cout << out << "\n";
   } else {
     for (const auto& h : hits)
       std::cout << fmt::format("{:<8} {:<28} {}:{}: {}\n         > {}\n", core::severity_name(h.severity),

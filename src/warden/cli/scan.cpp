@@ -1,12 +1,12 @@
 // `mcp-warden scan [PATH...] [--home DIR] [--format table|json|sarif] [--intel DIR] [--fail-on S]`
 #include <cstdlib>
 #include <iostream>
-#include <set>
 
 #include <fmt/format.h>
 
 #include "warden/cli/cli.h"
 #include "warden/cli/commands.h"
+#include "warden/cli/sarif.h"
 #include "warden/supply/scan.h"
 #include "warden/util/json_writer.h"
 
@@ -66,24 +66,9 @@ int run_scan(const ScanOptions& o) {
     w.end_array().end_object();
     std::cout << out << "\n";
   } else if (o.format == "sarif") {
-    w.begin_object().key("version").string("2.1.0").key("$schema").string("https://json.schemastore.org/sarif-2.1.0.json");
-    w.key("runs").begin_array().begin_object().key("tool").begin_object().key("driver").begin_object();
-    w.key("name").string("mcp-warden").key("version").string(WARDEN_VERSION).key("rules").begin_array();
-    std::set<std::string> seen;
-    for (const auto& f : report.findings)
-      if (seen.insert(f.rule).second) w.begin_object().key("id").string(f.rule).end_object();
-    w.end_array().end_object().end_object().key("results").begin_array();
-    for (const auto& f : report.findings) {
-      w.begin_object().key("ruleId").string(f.rule);
-      w.key("level").string(f.severity >= core::Severity::high ? "error" : f.severity == core::Severity::medium ? "warning" : "note");
-      w.key("message").begin_object().key("text").string(f.message).end_object();
-      w.key("locations").begin_array().begin_object().key("physicalLocation").begin_object();
-      w.key("artifactLocation").begin_object().key("uri").string(f.file).end_object();
-      if (f.line > 0) w.key("region").begin_object().key("startLine").integer(f.line).end_object();
-      w.end_object().end_object().end_array().end_object();
-    }
-    w.end_array().end_object().end_array().end_object();
-    std::cout << out << "\n";
+    std::vector<SarifResult> results;
+    for (const auto& f : report.findings) results.push_back({f.rule, f.severity, f.message, f.file, f.line});
+    std::cout << render_sarif(results) << "\n";
   } else {
     std::cout << fmt::format("{} MCP server(s) in client configs, {} package(s) in lockfiles and node_modules\n",
                              report.servers.size(), report.packages);

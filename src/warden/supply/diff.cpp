@@ -1,3 +1,4 @@
+#include "warden/util/strings.h"
 #include "warden/supply/diff.h"
 
 #include <archive.h>
@@ -170,12 +171,7 @@ const std::set<std::string, std::less<>>& exec_apis() {
   return k;
 }
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
+std::string lower(std::string_view s) { return util::to_lower(s); }
 
 // What the OLD package already contains: its strings, identifiers, lines and env reads.
 struct Baseline {

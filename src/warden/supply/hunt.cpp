@@ -1,3 +1,4 @@
+#include "warden/util/strings.h"
 #include "warden/supply/hunt.h"
 
 #include <algorithm>
@@ -12,12 +13,7 @@ namespace warden::supply {
 
 namespace {
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
+std::string lower(std::string_view s) { return util::to_lower(s); }
 
 bool host_char(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_';

@@ -51,17 +51,6 @@ bool secret_like(const std::string& key, const std::string& value) {
          value.find(' ') == std::string::npos && value != "placeholder";
 }
 
-void collect_maps(const JsoncValue& root, std::vector<const JsoncValue*>& out) {
-  for (const char* key : {"mcpServers", "servers", "context_servers"})
-    if (const auto* m = root.get(key); m && m->type == JsoncValue::Type::object) out.push_back(m);
-  if (const auto* mcp = root.get("mcp"); mcp && mcp->type == JsoncValue::Type::object)
-    if (const auto* m = mcp->get("servers"); m && m->type == JsoncValue::Type::object) out.push_back(m);
-  if (const auto* projects = root.get("projects"); projects && projects->type == JsoncValue::Type::object)
-    for (const auto& [n, p] : projects->members)
-      if (p->type == JsoncValue::Type::object)
-        if (const auto* m = p->get("mcpServers"); m && m->type == JsoncValue::Type::object) out.push_back(m);
-}
-
 }  // namespace
 
 void sort_findings(ScanReport& r) {
@@ -98,7 +87,7 @@ void Scanner::scan_config(const std::string& path, ScanReport& r) const {
   }
   if ((*doc)->type != JsoncValue::Type::object) return;
   std::vector<const JsoncValue*> maps;
-  collect_maps(**doc, maps);
+  collect_server_maps(**doc, maps);
   for (const auto* map : maps) {
     for (const auto& [name, server] : map->members) {
       if (server->type != JsoncValue::Type::object) continue;

@@ -1,3 +1,4 @@
+#include "warden/util/strings.h"
 #include "warden/supply/typosquat.h"
 
 #include <algorithm>
@@ -11,12 +12,7 @@ namespace warden::supply {
 
 namespace {
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
+std::string lower(std::string_view s) { return util::to_lower(s); }
 
 std::string base_name(std::string_view name) {
   if (!name.empty() && name[0] == '@') {

@@ -44,8 +44,10 @@ std::string json_str(std::string_view s) {
   return out;
 }
 
+}  // namespace
+
 void collect_server_maps(const JsoncValue& root, std::vector<const JsoncValue*>& out) {
-  for (const char* key : {"mcpServers", "servers"})
+  for (const char* key : {"mcpServers", "servers", "context_servers"})
     if (const auto* m = root.get(key); m && m->type == JsoncValue::Type::object) out.push_back(m);
   if (const auto* mcp = root.get("mcp"); mcp && mcp->type == JsoncValue::Type::object)
     if (const auto* m = mcp->get("servers"); m && m->type == JsoncValue::Type::object) out.push_back(m);
@@ -54,8 +56,6 @@ void collect_server_maps(const JsoncValue& root, std::vector<const JsoncValue*>&
       if (p->type == JsoncValue::Type::object)
         if (const auto* m = p->get("mcpServers"); m && m->type == JsoncValue::Type::object) out.push_back(m);
 }
-
-}  // namespace
 
 Result<WrapOutcome> wrap_config(std::string_view text, const std::string& warden_path,
                                 const std::string& policy_path) {

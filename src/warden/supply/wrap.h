@@ -32,4 +32,9 @@ Result<WrapOutcome> wrap_config(std::string_view text, const std::string& warden
 
 std::string backup_path_for(const std::string& config_path);  // PATH.mcp-warden-backup
 
+struct JsoncValue;
+// The server maps of a client config: mcpServers, servers, context_servers (Zed), mcp.servers
+// (VS Code settings) and projects.*.mcpServers (Claude Code).
+void collect_server_maps(const JsoncValue& root, std::vector<const JsoncValue*>& out);
+
 }  // namespace warden::supply
