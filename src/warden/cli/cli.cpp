@@ -5,10 +5,14 @@
 #include <iostream>
 
 #include "warden/cli/commands.h"
+#include "warden/sandbox/sandbox.h"
 
 namespace warden::cli {
 
 int main(int argc, char** argv) {
+  // The sandbox's init step (sandbox/init.cpp), run by the warden itself between spawn and exec.
+  if (argc > 1 && std::strcmp(argv[1], "__sandbox-init") == 0)
+    return sandbox::init_main(std::vector<std::string>(argv + 2, argv + argc));
   // Words after the first bare `--` belong to the server command, untouched by option parsing.
   std::vector<std::string> rest;
   int cli_argc = argc;

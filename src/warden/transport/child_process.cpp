@@ -25,7 +25,8 @@ std::string ChildExit::describe() const {
 }
 
 Result<std::unique_ptr<ChildProcess>> ChildProcess::spawn(const std::vector<std::string>& argv,
-                                                          const std::vector<std::string>& extra_env) {
+                                                          const std::vector<std::string>& extra_env,
+                                                          int pass_fd) {
   if (argv.empty()) return Error{2, "no server command given (put it after --)"};
   int in[2], out[2], err[2];
   if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC))
@@ -36,6 +37,7 @@ Result<std::unique_ptr<ChildProcess>> ChildProcess::spawn(const std::vector<std:
   posix_spawn_file_actions_adddup2(&fa, in[0], 0);
   posix_spawn_file_actions_adddup2(&fa, out[1], 1);
   posix_spawn_file_actions_adddup2(&fa, err[1], 2);
+  if (pass_fd >= 0) posix_spawn_file_actions_adddup2(&fa, pass_fd, 3);
 
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);

@@ -24,8 +24,10 @@ struct ChildExit {
 class ChildProcess {
 public:
   // argv[0] is looked up on PATH. `extra_env` entries (NAME=VALUE) override the inherited ones.
+  // `pass_fd`, if set, becomes the child's fd 3 (the sandbox's control socket).
   static Result<std::unique_ptr<ChildProcess>> spawn(const std::vector<std::string>& argv,
-                                                     const std::vector<std::string>& extra_env = {});
+                                                     const std::vector<std::string>& extra_env = {},
+                                                     int pass_fd = -1);
   ~ChildProcess();
 
   pid_t pid() const { return m_pid; }
