@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 DEB_PACKAGES=(
   cmake make g++ pkg-config git
   libboost-dev libssl-dev libsimdjson-dev libyaml-cpp-dev libcli11-dev libre2-dev libfmt-dev
-  libsqlite3-dev libarchive-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libsqlite3-dev libarchive-dev openssl libgtest-dev libgmock-dev libbenchmark-dev
   clang-format clang-tidy
 )
 # Node and npm: Debian's packages on a fresh machine; an existing installation (say, a newer

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { WARDEN, NODE, FILESYSTEM, fixture, tempDir, writePolicy, wardenArgs, readAudit } from './lib.mjs';
+import { WARDEN, NODE, FILESYSTEM, fixture, here, tempDir, writePolicy, wardenArgs, readAudit } from './lib.mjs';
 
 test('reads are allowed under the data dir; write_file is denied and the file is never created', async () => {
   const dir = tempDir();
@@ -18,6 +18,7 @@ test('reads are allowed under the data dir; write_file is denied and the file is
 audit: {path: ${audit}}
 servers:
   files:
+    sandbox: {fs: {read: [${data}, ${here}], write: [${dir}]}}
     tools:
       read_text_file: {args: {path: {path_under: [${data}]}}}
       read_file: {args: {path: {path_under: [${data}]}}}

@@ -1,5 +1,5 @@
 // Shared helpers for the end-to-end tests: real MCP peers from npm, through the real mcp-warden.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -104,4 +104,41 @@ export function readAudit(file) {
 export function withTimeout(promise, ms, what) {
   let timer;
   return Promise.race([promise, new Promise((_, rej) => { timer = setTimeout(() => rej(new Error(`timeout: ${what}`)), ms); })]).finally(() => clearTimeout(timer));
+}
+
+// ---- The fake Postmark API (fixtures/fake-postmark.mjs) over real TLS ---------------------------
+
+// A throwaway CA and a certificate for api.postmarkapp.com, made with the openssl CLI.
+export function makeTestCert(dir) {
+  const run = (args) => {
+    const r = spawnSync('openssl', args, { cwd: dir, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`openssl ${args.join(' ')}: ${r.stderr}`);
+  };
+  run(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'test-ca.key',
+       '-out', 'test-ca.pem', '-days', '2', '-subj', '/CN=mcp-warden e2e test CA',
+       '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign']);
+  run(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'api.key',
+       '-out', 'api.csr', '-subj', '/CN=api.postmarkapp.com']);
+  fs.writeFileSync(path.join(dir, 'api.ext'), 'subjectAltName=DNS:api.postmarkapp.com,DNS:hooks.example.com,DNS:localhost,IP:127.0.0.1\n');
+  run(['x509', '-req', '-in', 'api.csr', '-CA', 'test-ca.pem', '-CAkey', 'test-ca.key', '-CAcreateserial',
+       '-out', 'api.pem', '-days', '2', '-extfile', 'api.ext']);
+  return { ca: path.join(dir, 'test-ca.pem'), cert: path.join(dir, 'api.pem'), key: path.join(dir, 'api.key') };
+}
+
+// Starts the fake API; resolves { port, ca, emails(), stop() }.
+export async function startFakePostmark(dir, lifetimeMs = 60000) {
+  const { ca, cert, key } = makeTestCert(dir);
+  const log = path.join(dir, 'postmark-received.jsonl');
+  fs.writeFileSync(log, '');
+  const child = spawn(NODE, [fixture('fake-postmark.mjs'), cert, key, log, String(lifetimeMs)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d) => { out += d; const m = /PORT (\d+)/.exec(out); if (m) resolve(Number(m[1])); });
+    child.on('exit', (code) => reject(new Error(`fake postmark exited ${code}`)));
+  });
+  return {
+    port, ca, log,
+    emails: () => fs.readFileSync(log, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)),
+    stop: () => child.kill(),
+  };
 }

@@ -14,6 +14,7 @@ function setup() {
 audit: {path: ${audit}}
 servers:
   everything:
+    sandbox: {fs: {write: [${dir}]}}
     tools:
       get-env: {action: deny}
       "*": {action: allow}

@@ -13,7 +13,11 @@
 #include "warden/audit/audit_log.h"
 #include "warden/cli/cli.h"
 #include "warden/cli/commands.h"
+#include "warden/audit/forensics.h"
+#include "warden/gateway/breaker_filter.h"
+#include "warden/gateway/intent_filter.h"
 #include "warden/gateway/policy_filter.h"
+#include "warden/gateway/upstream.h"
 #include "warden/gateway/processor.h"
 #include "warden/policy/policy.h"
 #include "warden/supply/registry.h"
@@ -36,6 +40,8 @@ struct RunOptions {
   int grace_ms = 3000;
   int spin_us = 50;
   std::string registry;
+  std::string state_dir;
+  std::string forensics_dir;
 };
 
 std::string random_session_id() {
@@ -126,20 +132,36 @@ int run(const RunOptions& o, const std::vector<std::string>& command) {
   }
   auto alerter = alert::Alerter::from_config(pol->alerts());
 
-  auto child = transport::ChildProcess::spawn(command);
-  if (!child) {
-    std::cerr << "mcp-warden: " << child.error().message << "\n";
+  const std::string session_id = random_session_id();
+  gateway::UpstreamOptions uo;
+  uo.session = session_id;
+  uo.monitor = mode == policy::Mode::monitor;
+  uo.state_dir = o.state_dir;
+  uo.audit_path = audit_path;
+  uo.audit = log->get();
+  uo.alerter = alerter.get();
+  uo.clock = &clock;
+  auto upstream = gateway::Upstream::start(*server, command, uo);
+  if (!upstream) {
+    std::cerr << "mcp-warden: " << upstream.error().message << "\n";
     return k_exit_usage;
   }
+  gateway::Upstream& up = **upstream;
+  for (const auto& w : up.warnings()) std::cerr << "mcp-warden: WARNING: " << w << "\n";
 
-  gateway::Session session(server->name, random_session_id());
+  gateway::Session session(server->name, session_id);
   gateway::FilterChain chain;
+  auto breaker_owned = std::make_unique<gateway::BreakerFilter>();
+  gateway::BreakerFilter* breaker = breaker_owned.get();
+  chain.add(std::move(breaker_owned));
   chain.add(std::make_unique<gateway::PolicyFilter>(
       std::make_unique<policy::Evaluator>(pol, server, clock, mode_override)));
+  chain.add(std::make_unique<gateway::IntentFilter>(up.board()));
   codec::Limits limits;
   limits.max_message_bytes = o.max_message_bytes;
   gateway::Processor processor(session, chain, log->get(), alerter.get(), clock, limits);
 
+  const int64_t started_us = clock.now_unix_us();
   std::string start;
   {
     util::JsonWriter w(start);
@@ -147,23 +169,48 @@ int run(const RunOptions& o, const std::vector<std::string>& command) {
     w.key("command").begin_array();
     for (const auto& a : command) w.string(a);
     w.end_array();
-    w.key("pid").integer((*child)->pid());
+    w.key("pid").integer(up.child().pid());
     w.key("policy").string(o.policy_path.empty() ? "(built-in default)" : o.policy_path);
     w.key("mode").string(mode == policy::Mode::monitor ? "monitor" : "enforce");
     w.key("version").string(WARDEN_VERSION);
+    w.key("sandbox").raw(up.describe_json());
     w.end_object();
   }
-  processor.lifecycle("start", start);
+  std::vector<core::Finding> start_findings;
+  for (const auto& warn : up.warnings())
+    start_findings.push_back({"sandbox.weaker_than_asked", core::Severity::medium, warn, {}});
+  processor.lifecycle("start", start, start_findings);
 
   transport::RelayOptions ro;
   ro.grace_ms = o.grace_ms;
   ro.spin_us = o.spin_us;
   ro.max_message_bytes = o.max_message_bytes;
+  std::optional<egress::QuarantineEvent> incident;
+  int64_t quarantined_us = 0;
+  if (up.guard()) {
+    ro.quarantine_fd = up.guard()->quarantine_fd();
+    ro.on_quarantine = [&] {
+      incident = up.guard()->quarantine();
+      quarantined_us = clock.now_unix_us();
+      std::string reason = incident ? incident->reason : "egress finding";
+      breaker->trip(reason, incident ? incident->audit_seq : 0);
+      std::string detail;
+      util::JsonWriter w(detail);
+      w.begin_object().key("reason").string(reason);
+      if (incident) w.key("detector").string(incident->detector).key("audit_seq").integer(static_cast<int64_t>(incident->audit_seq));
+      w.end_object();
+      processor.lifecycle("quarantine", detail);
+      std::cerr << "mcp-warden: QUARANTINED server '" << server->name << "': " << reason
+                << " (audit seq " << (incident ? incident->audit_seq : 0)
+                << "); the server is stopped and every later call is refused\n";
+      return "was " + breaker->describe();
+    };
+  }
   audit::AuditLog* audit_log = log->get();
   // Records of one input chunk are written in one write(2), before that chunk's output leaves.
   audit_log->begin_batch();
   transport::StdioRelay relay(
-      processor, **child, ro,
+      processor, up.child(), ro,
       [audit_log] {
         auto st = audit_log->end_batch();
         audit_log->begin_batch();
@@ -175,6 +222,37 @@ int run(const RunOptions& o, const std::vector<std::string>& command) {
       [audit_log] { audit_log->tick(); });
   int status = relay.run(STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO, sigfd.get());
   if (relay.failed_closed()) status = k_exit_usage;
+  if (relay.quarantined()) {
+    status = k_exit_quarantined;
+    audit::Incident inc;
+    inc.server = server->name;
+    inc.session = session_id;
+    inc.command = command;
+    inc.audit_path = audit_path;
+    inc.started_us = started_us;
+    inc.quarantined_us = quarantined_us;
+    inc.sandbox_json = up.describe_json();
+    if (incident) {
+      inc.detector = incident->detector;
+      inc.reason = incident->reason;
+      inc.evidence = incident->evidence;
+      inc.host = incident->host;
+      inc.request = incident->request;
+      inc.audit_seq = incident->audit_seq;
+    }
+    if (auto pkg = supply::resolve_package(command)) {
+      inc.package_name = pkg->name;
+      inc.package_version = pkg->version;
+      inc.package_from = pkg->how;
+    }
+    (void)audit_log->end_batch();
+    audit_log->begin_batch();
+    std::string root = o.forensics_dir.empty() ? audit_path + ".forensics" : o.forensics_dir;
+    if (auto dir = audit::write_forensic_bundle(root, inc))
+      std::cerr << "mcp-warden: forensic bundle: " << *dir << "\n";
+    else
+      std::cerr << "mcp-warden: cannot write the forensic bundle: " << dir.error().message << "\n";
+  }
 
   processor.lifecycle("stop", fmt::format(R"({{"exit_status":{},"forwarded":{},"blocked":{},"invalid":{}}})",
                                           status, processor.stats().forwarded,
@@ -202,6 +280,8 @@ Command add_run_command(CLI::App& root) {
   app->add_option("--grace-ms", opts->grace_ms, "Grace period before SIGTERM and before SIGKILL at shutdown (default 3000)")
       ->check(CLI::Range(0, 600000));
   app->add_option("--registry", opts->registry, "Approval registry for require_approval (default: $XDG_STATE_HOME/mcp-warden/registry.sqlite)");
+  app->add_option("--state-dir", opts->state_dir, "Where the egress CA lives (default: $XDG_STATE_HOME/mcp-warden)");
+  app->add_option("--forensics-dir", opts->forensics_dir, "Where a quarantine writes its forensic bundle (default: AUDIT.forensics/)");
   app->add_option("--spin-us", opts->spin_us, "Busy-poll this long after traffic before sleeping; lower latency for a little CPU (default 50, 0: off)")
       ->check(CLI::Range(0, 10000));
   return {app, [opts](const std::vector<std::string>& rest) { return run(*opts, rest); }};

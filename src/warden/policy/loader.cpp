@@ -1250,23 +1250,13 @@ private:
         ne.push_back(fmt::format("{}.{}: parsed, not yet enforced ({})", base, section, why));
       };
       if (p.url) line("url", "remote upstreams arrive with the HTTP gateway");
-      if (p.env) line("env", "run does not yet set the server's environment from the policy");
-      if (p.secrets) line("secrets", "the credential broker lands with the egress guard");
-      if (p.sandbox) line("sandbox", "the sandbox lands in a later milestone");
-      if (p.egress) line("egress", "egress guard lands with the sandbox");
       if (p.pins) line("pins", "definition pinning lands with the metadata detectors");
-      if (p.on_finding) line("on_finding", "quarantine lands with the circuit breaker");
       // `require_approval: true` is enforced by `run` (the package behind the command must be
       // approved in the registry); a list of tool names is not yet.
       if (p.require_approval && !(s.require_approval.size() == 1 && s.require_approval[0] == "*"))
         line("require_approval",
              "per-tool approvals arrive with the HTTP gateway; a rule with action: approve refuses "
              "the call now");
-      if (!p.sandbox && !p.egress)
-        ne.push_back(fmt::format(
-            "{}: the default sandbox and egress deny-all are not yet enforced (the server runs "
-            "with your privileges and network)",
-            base));
     }
     if (m_policy->m_gateway)
       ne.emplace_back("gateway: parsed, not yet enforced (the HTTP gateway is not built yet)");

@@ -37,7 +37,7 @@ struct InitArgs {
   Network network = Network::transparent;
   std::vector<uint16_t> ports;
   bool filesystem = false, read_everywhere = false;
-  std::vector<std::string> read, write, deny, env;
+  std::vector<std::string> read, write, deny, env, unset;
   std::vector<std::pair<std::string, std::string>> binds;
   long memory_mb = 0, processes = 0, open_files = 0;
   std::vector<std::string> command;
@@ -201,6 +201,8 @@ InitArgs parse(const std::vector<std::string>& a) {
       o.deny.push_back(next());
     } else if (k == "--env") {
       o.env.push_back(next());
+    } else if (k == "--unset") {
+      o.unset.push_back(next());
     } else if (k == "--bind") {
       std::string src = next();
       o.binds.emplace_back(src, next());
@@ -304,6 +306,7 @@ int init_main(const std::vector<std::string>& args) {
   }
 
   // 4. Environment and limits.
+  for (const auto& name : o.unset) ::unsetenv(name.c_str());
   for (const auto& kv : o.env) {
     auto eq = kv.find('=');
     if (eq != std::string::npos) ::setenv(kv.substr(0, eq).c_str(), kv.substr(eq + 1).c_str(), 1);

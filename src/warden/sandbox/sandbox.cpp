@@ -142,6 +142,7 @@ Result<Launched> launch(const Spec& spec, const std::vector<std::string>& comman
   if (spec.processes) argv.insert(argv.end(), {"--processes", std::to_string(*spec.processes)});
   if (spec.open_files) argv.insert(argv.end(), {"--open-files", std::to_string(*spec.open_files)});
   for (const auto& kv : spec.env) argv.insert(argv.end(), {"--env", kv});
+  for (const auto& name : spec.unset) argv.insert(argv.end(), {"--unset", name});
   argv.emplace_back("--");
   argv.insert(argv.end(), command.begin(), command.end());
 

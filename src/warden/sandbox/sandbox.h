@@ -42,7 +42,8 @@ struct Spec {
   std::vector<std::string> read, write, deny;
   std::vector<std::pair<std::string, std::string>> binds;  // host file -> path inside (mount ns)
   std::optional<uint64_t> memory_mb, processes, open_files;
-  std::vector<std::string> env;  // NAME=VALUE for the server (proxy variables are added here)
+  std::vector<std::string> env;    // NAME=VALUE for the server (proxy variables are added here)
+  std::vector<std::string> unset;  // names removed from the inherited environment (real secrets)
   std::string init_binary;       // the mcp-warden binary that runs __sandbox-init (default: this one)
 };
 

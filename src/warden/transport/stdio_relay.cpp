@@ -174,6 +174,8 @@ int StdioRelay::run(int in_fd, int out_fd, int err_fd, int signal_fd) {
   int64_t next_tick = now_ms() + m_options.tick_ms;
   int64_t last_activity_us = -1;
   std::vector<char> errbuf(64 * 1024);
+  bool quarantine_answered = false;
+  std::string quarantine_how;
 
   size_t client_mark = 0, server_mark = 0;  // output sizes before the current chunk
   auto flush = [&] {
@@ -193,6 +195,10 @@ int StdioRelay::run(int in_fd, int out_fd, int err_fd, int signal_fd) {
       stdin_open = false;
       out.to_client.clear();
       client_off = 0;
+    }
+    if (!server_in_open) {  // nowhere to go (quarantine, or the server closed its stdin)
+      out.to_server.clear();
+      server_off = 0;
     }
     if (server_in_open && !write_some(m_child.stdin_fd().get(), out.to_server, server_off)) {
       server_in_open = false;
@@ -221,12 +227,25 @@ int StdioRelay::run(int in_fd, int out_fd, int err_fd, int signal_fd) {
       server_in_open = false;
     }
     bool exited = m_child.exit().has_value();
-    if (exited && ((!server_out_open && !server_err_open) || now_ms() >= drain_until)) break;
+    bool drained = exited && ((!server_out_open && !server_err_open) || now_ms() >= drain_until);
+    if (drained && m_quarantined) {
+      // Quarantined: answer what the server left, then keep answering the client until it goes.
+      if (!quarantine_answered) {
+        quarantine_answered = true;
+        m_processor.on_server_exit(quarantine_how, out);
+        flush();
+      }
+      if (!stdin_open || !client_out_ok) break;
+    } else if (drained) {
+      break;
+    }
 
-    pollfd fds[6];
+    pollfd fds[7];
     int n = 0;
-    int i_sig = -1, i_in = -1, i_sout = -1, i_serr = -1, i_cout = -1, i_sin = -1;
+    int i_sig = -1, i_in = -1, i_sout = -1, i_serr = -1, i_cout = -1, i_sin = -1, i_q = -1;
     fds[n] = {signal_fd, POLLIN, 0}, i_sig = n++;
+    if (m_options.quarantine_fd >= 0 && !m_quarantined)
+      fds[n] = {m_options.quarantine_fd, POLLIN, 0}, i_q = n++;
     bool server_backlog = out.to_server.size() - server_off > m_options.max_pending_output;
     bool client_backlog = out.to_client.size() - client_off > m_options.max_pending_output;
     if (stdin_open && !server_backlog) fds[n] = {in_fd, POLLIN, 0}, i_in = n++;
@@ -276,6 +295,17 @@ int StdioRelay::run(int in_fd, int out_fd, int err_fd, int signal_fd) {
     }
     if (rc <= 0) continue;
 
+    if (i_q >= 0 && (fds[i_q].revents & POLLIN)) {
+      uint64_t v = 0;
+      (void)!::read(m_options.quarantine_fd, &v, sizeof v);
+      m_quarantined = true;
+      quarantine_how = m_options.on_quarantine ? m_options.on_quarantine() : "was quarantined";
+      m_child.kill();  // no grace: it is misbehaving
+      server_in_open = false;
+      m_child.stdin_fd().reset();
+      term_at = kill_at = -1;
+      if (drain_until < 0) drain_until = now_ms() + k_drain_ms;
+    }
     if (fds[i_sig].revents & POLLIN) {
       signalfd_siginfo si{};
       while (::read(signal_fd, &si, sizeof si) == sizeof si) {
@@ -330,7 +360,7 @@ int StdioRelay::run(int in_fd, int out_fd, int err_fd, int signal_fd) {
     while (!m_child.try_wait()) ::usleep(1000);
   }
   const ChildExit exit = *m_child.exit();
-  m_processor.on_server_exit(exit.describe(), out);
+  m_processor.on_server_exit(m_quarantined ? quarantine_how : exit.describe(), out);
   if (m_before_flush) (void)m_before_flush();  // the errors go out even if unrecorded
   if (client_out_ok && client_off < out.to_client.size())
     write_all_blocking(out_fd, out.to_client.data() + client_off, out.to_client.size() - client_off);

@@ -17,6 +17,11 @@ struct RelayOptions {
   size_t max_pending_output = 64u << 20;  // stop reading a side whose peer does not keep up
   int tick_ms = 100;                      // how often `on_tick` runs (audit fsync batching)
   int spin_us = 50;                       // busy-poll this long after traffic before sleeping
+  // The circuit breaker: when this fd (an eventfd) becomes readable, `on_quarantine` runs (it
+  // trips the breaker and returns how the server ended, for the requests it leaves unanswered),
+  // the server is killed, and the relay goes on answering the client until it hangs up.
+  int quarantine_fd = -1;
+  std::function<std::string()> on_quarantine;
 };
 
 class StdioRelay {
@@ -28,6 +33,7 @@ public:
   StdioRelay(gateway::Processor& processor, ChildProcess& child, RelayOptions options,
              std::function<bool()> before_flush, std::function<void()> on_tick);
   bool failed_closed() const { return m_failed_closed; }
+  bool quarantined() const { return m_quarantined; }
   // Relays until the server has exited and its output is drained. Returns the exit code for the
   // warden: the server's status, or 128+signal. `signal_fd` is a signalfd for SIGINT, SIGTERM,
   // SIGHUP and SIGCHLD (blocked by the caller before any thread starts).
@@ -40,6 +46,7 @@ private:
   std::function<bool()> m_before_flush;
   std::function<void()> m_on_tick;
   bool m_failed_closed = false;
+  bool m_quarantined = false;
 };
 
 // Newline framing over a growable buffer that keeps SIMDJSON padding after every line, so the

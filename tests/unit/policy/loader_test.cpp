@@ -466,24 +466,12 @@ agents:
   // NOLINTBEGIN(bugprone-suspicious-missing-comma)
   EXPECT_EQ(p->not_enforced(),
             (std::vector<std::string>{
-                "servers.postmark.env: parsed, not yet enforced (run does not yet set the "
-                "server's environment from the policy)",
-                "servers.postmark.secrets: parsed, not yet enforced (the credential broker lands "
-                "with the egress guard)",
-                "servers.postmark.sandbox: parsed, not yet enforced (the sandbox lands in a later "
-                "milestone)",
-                "servers.postmark.egress: parsed, not yet enforced (egress guard lands with the "
-                "sandbox)",
                 "servers.postmark.pins: parsed, not yet enforced (definition pinning lands with "
                 "the metadata detectors)",
-                "servers.postmark.on_finding: parsed, not yet enforced (quarantine lands with the "
-                "circuit breaker)",
                 "servers.postmark.require_approval: parsed, not yet enforced (per-tool approvals "
                 "arrive with the HTTP gateway; a rule with action: approve refuses the call now)",
                 "servers.remote.url: parsed, not yet enforced (remote upstreams arrive with the "
                 "HTTP gateway)",
-                "servers.remote: the default sandbox and egress deny-all are not yet enforced (the "
-                "server runs with your privileges and network)",
                 "gateway: parsed, not yet enforced (the HTTP gateway is not built yet)",
                 "agents: parsed, not yet enforced (agent identities arrive with the HTTP "
                 "gateway)"}));
@@ -527,10 +515,8 @@ TEST(PolicyDefault, IsTheDocumentedSafeDefault) {
     EXPECT_EQ(r->pattern, "*");
   }
   EXPECT_FALSE(s.sandbox.has_value());
-  EXPECT_EQ(p->not_enforced(),
-            std::vector<std::string>{"servers.default: the default sandbox and egress deny-all "
-                                     "are not yet enforced (the server runs with your privileges "
-                                     "and network)"});
+  EXPECT_TRUE(p->not_enforced().empty());  // the default sandbox and egress deny-all are in force
+  EXPECT_FALSE(s.egress.has_value());
   EXPECT_NE(default_policy_yaml().find("version: 1"), std::string_view::npos);
 }
 
