@@ -2,6 +2,9 @@
 // and look-alike names.
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <sstream>
+
 #include "detect_test_support.h"
 #include "warden/detect/text_checks.h"
 
@@ -154,6 +157,25 @@ TEST(DetectNames, MixedScriptAndLookAlikeNames) {
 TEST(DetectPrintable, ShowsHiddenCharactersEscaped) {
   EXPECT_EQ(printable("a\u200Bb\x1b[1m\n"), "a\\u{200B}b\\u{001B}[1m\\n");
   EXPECT_EQ(printable(std::string(300, 'x'), 10), std::string(10, 'x') + "...");
+}
+
+}  // namespace
+}  // namespace warden::detect
+
+namespace warden::detect {
+namespace {
+
+TEST(DetectScanner, RealServersListsAreClean) {
+  for (const char* name : {"server-filesystem", "server-everything"}) {
+    std::ifstream in(std::string(WARDEN_SOURCE_DIR) + "/tests/unit/detect/fixtures/" + name + ".tools.json");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    auto r = default_scanner().scan_json(ss.str());
+    ASSERT_TRUE(r.ok()) << name << ": " << r.error().message;
+    EXPECT_GE(r->items.size(), 14u) << name;
+    for (const auto& it : r->items)
+      for (const auto& f : it.findings) ADD_FAILURE() << name << " " << f.path << ": " << f.rule << " " << f.text;
+  }
 }
 
 }  // namespace
