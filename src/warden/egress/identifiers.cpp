@@ -265,10 +265,12 @@ struct Stripper {
       case T::OBJECT: {
         simdjson::dom::object obj = el.get_object().value_unsafe();
         if (in_recipients) {  // {"Email": "x", "Name": "y"}: the whole entry goes
-          std::string text = codec::serialize(el);
-          if (holds_offending(text, offending)) {
-            result.removed.push_back(text);
-            return false;
+          for (auto field : obj) {
+            std::string_view v;
+            if (field.value.get_string().get(v) == simdjson::SUCCESS && holds_offending(v, offending)) {
+              result.removed.push_back(codec::serialize(el));
+              return false;
+            }
           }
         }
         w.begin_object();
