@@ -37,6 +37,24 @@ std::string member_path(const std::string& base, std::string_view key) {
   return out + "]";
 }
 
+// By value: a dom::array/object is a small handle into the parser's tape. (value_unsafe() on the
+// temporary simdjson_result would dangle inside a range-for.)
+simdjson::dom::array as_array(element el) {
+  simdjson::dom::array a;
+  (void)el.get(a);
+  return a;
+}
+simdjson::dom::object as_object(element el) {
+  simdjson::dom::object o;
+  (void)el.get(o);
+  return o;
+}
+std::string_view as_string(element el) {
+  std::string_view s;
+  (void)el.get(s);
+  return s;
+}
+
 std::string index_path(const std::string& base, size_t i) { return fmt::format("{}[{}]", base, i); }
 
 // Walks one document, item by item, handing every string to the scanner with its field kind.
@@ -47,7 +65,7 @@ public:
   Status document(element doc) {
     if (doc.is_array()) return list(doc, "tools", "tool");
     if (!doc.is_object()) return Error{0, "expected a JSON object or array of tools"};
-    simdjson::dom::object obj = doc.get_object().value_unsafe();
+    simdjson::dom::object obj = as_object(doc);
     element v;
     if (obj["error"].get(v) == simdjson::SUCCESS && (obj["id"].error() == simdjson::SUCCESS || obj["jsonrpc"].error() == simdjson::SUCCESS)) {
       std::string_view msg;
@@ -88,11 +106,11 @@ private:
   Status list(element arr, std::string_view key, std::string_view kind) {
     if (!arr.is_array()) return Error{0, fmt::format("`{}` is not an array", key)};
     size_t i = 0;
-    for (element el : arr.get_array().value_unsafe()) {
+    for (element el : as_array(arr)) {
       std::string path = index_path(std::string(key), i++);
       if (!el.is_object()) return Error{0, fmt::format("{} is not an object", path)};
       begin_item(kind, "", path);
-      item(el.get_object().value_unsafe(), kind, path);
+      item(as_object(el), kind, path);
     }
     return Ok{};
   }
@@ -128,9 +146,9 @@ private:
         schema(value, p, 0);
       } else if (prompt && key == "arguments" && value.is_array()) {
         size_t i = 0;
-        for (element arg : value.get_array().value_unsafe()) argument(arg, index_path(p, i++));
+        for (element arg : as_array(value)) argument(arg, index_path(p, i++));
       } else if (key == "annotations" && value.is_object()) {
-        for (auto [ak, av] : value.get_object().value_unsafe())
+        for (auto [ak, av] : as_object(value))
           strings(av, ak == "title" ? Field::title : Field::value, member_path(p, ak), 0);
       } else if (key == "mimeType" || key == "icons") {
         continue;
@@ -142,7 +160,7 @@ private:
 
   void argument(element arg, const std::string& path) {
     if (!arg.is_object()) return strings(arg, Field::value, path, 0);
-    for (auto [key, value] : arg.get_object().value_unsafe()) {
+    for (auto [key, value] : as_object(arg)) {
       std::string p = member_path(path, key);
       Field f = key == "name" ? Field::param_name
                 : (key == "description" || key == "title") ? Field::param_description
@@ -155,20 +173,20 @@ private:
     if (depth > k_max_schema_depth) return;
     if (el.is_array()) {  // anyOf/oneOf/allOf/prefixItems
       size_t i = 0;
-      for (element x : el.get_array().value_unsafe()) schema(x, index_path(path, i++), depth + 1);
+      for (element x : as_array(el)) schema(x, index_path(path, i++), depth + 1);
       return;
     }
     if (!el.is_object()) return strings(el, Field::value, path, depth);
-    for (auto [key, value] : el.get_object().value_unsafe()) {
+    for (auto [key, value] : as_object(el)) {
       std::string p = member_path(path, key);
       if ((key == "properties" || key == "patternProperties") && value.is_object()) {
-        for (auto [pname, pschema] : value.get_object().value_unsafe()) {
+        for (auto [pname, pschema] : as_object(value)) {
           std::string pp = member_path(p, pname);
           text(pname, Field::param_name, pp);
           schema(pschema, pp, depth + 1);
         }
       } else if ((key == "$defs" || key == "definitions" || key == "dependentSchemas") && value.is_object()) {
-        for (auto [dname, dschema] : value.get_object().value_unsafe()) schema(dschema, member_path(p, dname), depth + 1);
+        for (auto [dname, dschema] : as_object(value)) schema(dschema, member_path(p, dname), depth + 1);
       } else if (key == "description" || key == "title") {
         strings(value, Field::param_description, p, depth);
       } else if (key == "items" || key == "additionalProperties" || key == "not" || key == "if" || key == "then" ||
@@ -189,15 +207,15 @@ private:
     if (depth > k_max_schema_depth) return;
     switch (el.type()) {
       case element_type::STRING:
-        text(el.get_string().value_unsafe(), f, path);
+        text(as_string(el), f, path);
         break;
       case element_type::ARRAY: {
         size_t i = 0;
-        for (element x : el.get_array().value_unsafe()) strings(x, f, index_path(path, i++), depth + 1);
+        for (element x : as_array(el)) strings(x, f, index_path(path, i++), depth + 1);
         break;
       }
       case element_type::OBJECT:
-        for (auto [k, v] : el.get_object().value_unsafe()) {
+        for (auto [k, v] : as_object(el)) {
           std::string p = member_path(path, k);
           text(k, Field::value, p);
           strings(v, f, p, depth + 1);
