@@ -111,9 +111,15 @@ Result<std::vector<std::string>> show(const std::string& path, const ShowFilter&
     }
     uint64_t seq = 0;
     if (o["seq"].get_uint64().get(seq) != simdjson::SUCCESS) seq = 0;
+    // Egress records: METHOD is the HTTP method (or DNS), TOOL the host and path.
+    std::string method(get_str(o, "method")), target(get_str(o, "tool"));
+    if (get_str(o, "kind") == "egress") {
+      method = get_str(o, "http_method");
+      target = get_str(o, "host") + get_str(o, "path");
+    }
     rows.push_back(Row{std::to_string(seq), printable(ts), printable(get_str(o, "server"), 24),
                        printable(get_str(o, "kind")), printable(get_str(o, "direction")),
-                       printable(get_str(o, "method"), 32), printable(get_str(o, "tool"), 32),
+                       printable(method, 32), printable(target, 40),
                        printable(get_str(o, "decision")), findings_summary(o)});
     if (filter.limit && rows.size() > filter.limit) rows.pop_front();
   }

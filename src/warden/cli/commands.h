@@ -23,6 +23,7 @@ Command add_registry_command(CLI::App& root);
 Command add_wrap_command(CLI::App& root);
 Command add_unwrap_command(CLI::App& root);
 Command add_scan_command(CLI::App& root);
+Command add_demo_command(CLI::App& root);
 Command add_check_tools_command(CLI::App& root);
 
 }  // namespace warden::cli

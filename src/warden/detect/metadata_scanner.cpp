@@ -41,17 +41,17 @@ std::string member_path(const std::string& base, std::string_view key) {
 // temporary simdjson_result would dangle inside a range-for.)
 simdjson::dom::array as_array(element el) {
   simdjson::dom::array a;
-  (void)el.get(a);
+  if (el.get(a) != simdjson::SUCCESS) return {};
   return a;
 }
 simdjson::dom::object as_object(element el) {
   simdjson::dom::object o;
-  (void)el.get(o);
+  if (el.get(o) != simdjson::SUCCESS) return {};
   return o;
 }
 std::string_view as_string(element el) {
   std::string_view s;
-  (void)el.get(s);
+  if (el.get(s) != simdjson::SUCCESS) return {};
   return s;
 }
 

@@ -52,6 +52,8 @@ void random_serial(X509* cert) {
   BN_free(bn);
 }
 
+}  // namespace
+
 std::string pem_of(X509* cert) {
   BioPtr bio(BIO_new(BIO_s_mem()));
   PEM_write_bio_X509(bio.get(), cert);
@@ -60,7 +62,13 @@ std::string pem_of(X509* cert) {
   return std::string(data, static_cast<size_t>(n));
 }
 
-}  // namespace
+std::string pem_of(EVP_PKEY* key) {
+  BioPtr bio(BIO_new(BIO_s_mem()));
+  PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr);
+  char* data = nullptr;
+  long n = BIO_get_mem_data(bio.get(), &data);
+  return std::string(data, static_cast<size_t>(n));
+}
 
 std::string CertificateAuthority::system_bundle_path() {
   for (const char* p : {"/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt",
@@ -115,11 +123,8 @@ Result<std::unique_ptr<CertificateAuthority>> CertificateAuthority::load_or_crea
     // Write the key 0600 from the start (umask-independent), then the certificate.
     int fd = ::open(key_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0) return Error{2, fmt::format("cannot create {}: {}", key_path, std::strerror(errno))};
-    BioPtr kb(BIO_new(BIO_s_mem()));
-    PEM_write_bio_PrivateKey(kb.get(), ca->m_key.get(), nullptr, nullptr, 0, nullptr, nullptr);
-    char* data = nullptr;
-    long n = BIO_get_mem_data(kb.get(), &data);
-    bool ok = ::write(fd, data, static_cast<size_t>(n)) == n;
+    std::string key_pem = pem_of(ca->m_key.get());
+    bool ok = ::write(fd, key_pem.data(), key_pem.size()) == static_cast<ssize_t>(key_pem.size());
     ::close(fd);
     std::ofstream(cert_path) << pem_of(ca->m_cert.get());
     if (!ok) return Error{2, fmt::format("cannot write {}", key_path)};
@@ -129,7 +134,8 @@ Result<std::unique_ptr<CertificateAuthority>> CertificateAuthority::load_or_crea
   return ca;
 }
 
-Result<CertificateAuthority::Leaf> CertificateAuthority::leaf_for(const std::string& host) {
+Result<CertificateAuthority::Leaf> CertificateAuthority::leaf_for(const std::string& host,
+                                                                  const std::vector<std::string>& also) {
   std::lock_guard lock(m_mu);
   if (auto it = m_leaves.find(host); it != m_leaves.end()) return Leaf{it->second.get(), m_leaf_key.get()};
   X509Ptr cert(X509_new());
@@ -142,9 +148,14 @@ Result<CertificateAuthority::Leaf> CertificateAuthority::leaf_for(const std::str
                              reinterpret_cast<const unsigned char*>(host.c_str()), -1, -1, 0);
   X509_set_issuer_name(cert.get(), X509_get_subject_name(m_cert.get()));
   X509_set_pubkey(cert.get(), m_leaf_key.get());
-  unsigned char buf[16];
-  bool ip = inet_pton(AF_INET, host.c_str(), buf) == 1 || inet_pton(AF_INET6, host.c_str(), buf) == 1;
-  std::string san = (ip ? "IP:" : "DNS:") + host;
+  std::string san;
+  std::vector<std::string> names{host};
+  names.insert(names.end(), also.begin(), also.end());
+  for (const auto& n : names) {
+    unsigned char buf[16];
+    bool ip = inet_pton(AF_INET, n.c_str(), buf) == 1 || inet_pton(AF_INET6, n.c_str(), buf) == 1;
+    san += (san.empty() ? "" : ",") + std::string(ip ? "IP:" : "DNS:") + n;
+  }
   if (!add_ext(cert.get(), m_cert.get(), NID_subject_alt_name, san.c_str()))
     return Error{2, fmt::format("cannot make a certificate for '{}'", host)};
   add_ext(cert.get(), m_cert.get(), NID_basic_constraints, "critical,CA:FALSE");

@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include <openssl/evp.h>
 #include <openssl/x509.h>
@@ -26,6 +27,9 @@ struct PkeyDeleter {
 using X509Ptr = std::unique_ptr<X509, X509Deleter>;
 using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyDeleter>;
 
+std::string pem_of(X509* cert);
+std::string pem_of(EVP_PKEY* key);  // unencrypted PKCS#8
+
 class CertificateAuthority {
 public:
   // Loads DIR/ca.key and DIR/ca.pem, or creates them. Refuses a key file readable by others.
@@ -33,12 +37,13 @@ public:
 
   const std::string& cert_pem() const { return m_cert_pem; }
   const std::string& dir() const { return m_dir; }
-  // The leaf for `host` (a DNS name or an IP literal), signed by this CA; cached.
+  // The leaf for `host` (a DNS name or an IP literal), signed by this CA; cached by `host`.
+  // `also`: more names for the same certificate (the demo's fake API answers on 127.0.0.1 too).
   struct Leaf {
     X509* cert;      // owned by the CA
     EVP_PKEY* key;   // shared by all leaves, owned by the CA
   };
-  Result<Leaf> leaf_for(const std::string& host);
+  Result<Leaf> leaf_for(const std::string& host, const std::vector<std::string>& also = {});
 
   // The system's CA bundle followed by this CA, for the sandbox (SSL_CERT_FILE, the bind mount).
   static std::string system_bundle_path();  // "" if none is found
