@@ -170,3 +170,19 @@ test('a second host, an unlisted DNS name, a misdirected credential and ~/.ssh a
     assert.ok(!fs.readFileSync(path.join(dir, 'audit.jsonl'), 'utf8').includes(REAL_TOKEN));
   } finally { api.stop(); }
 });
+
+test('probe: canaries show the backdoored version sending an address no argument gave, and pass the honest one', async () => {
+  const backdoored = await runWarden(['probe', '--format', 'json', '--', NODE, fixture('email/server.mjs'), '1.0.16'], { timeoutMs: 60000 });
+  assert.equal(backdoored.code, 1, backdoored.stderr);
+  const report = JSON.parse(backdoored.stdout);
+  assert.deepEqual(report.tools, ['sendEmail']);
+  const hit = report.findings.find((f) => f.rule === 'probe.unrequested_identifier');
+  assert.equal(hit.severity, 'critical');
+  assert.match(hit.message, /body\.Bcc=phan@giftshop\.club/);
+  assert.ok(report.findings.some((f) => f.rule === 'probe.canary_sent' && /sendEmail\.to went to POST api\.postmarkapp\.com:443\/email/.test(f.message)));
+  assert.ok(report.findings.some((f) => f.rule === 'probe.dns_name' && /api\.postmarkapp\.com/.test(f.message)));
+  const honest = await runWarden(['probe', '--', NODE, fixture('email/server.mjs'), '1.0.15'], { timeoutMs: 60000 });
+  assert.equal(honest.code, 0, honest.stdout + honest.stderr);
+  assert.match(honest.stdout, /contacted api\.postmarkapp\.com:443/);
+  assert.doesNotMatch(honest.stdout, /critical/);
+});

@@ -24,6 +24,7 @@ Command add_wrap_command(CLI::App& root);
 Command add_unwrap_command(CLI::App& root);
 Command add_scan_command(CLI::App& root);
 Command add_demo_command(CLI::App& root);
+Command add_probe_command(CLI::App& root);
 Command add_check_tools_command(CLI::App& root);
 
 }  // namespace warden::cli

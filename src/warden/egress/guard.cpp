@@ -150,19 +150,28 @@ struct Guard::Impl {
   std::map<std::string, std::shared_ptr<ssl::context>> server_ctx;  // per host, I/O thread only
   std::map<std::string, std::shared_ptr<ssl::context>> client_ctx;  // per upstream_ca
 
-  mutable std::mutex mu;  // quarantine event and stats
+  mutable std::mutex mu;  // quarantine event, stats, captures
   std::optional<QuarantineEvent> tripped;
   GuardStats stats;
+  std::vector<CapturedRequest> captures;
+  policy::EgressRule sink_rule;  // what every destination gets in sink mode
+
+  void capture(CapturedRequest c) {
+    std::lock_guard lock(mu);
+    if (captures.size() < 10000) captures.push_back(std::move(c));
+  }
   std::atomic<bool> quarantined{false};
 
   // ---- policy -------------------------------------------------------------------------------
 
   const policy::EgressRule* rule_for(const std::string& host, uint16_t port) const {
+    if (config.sink) return &sink_rule;
     for (const auto& r : config.rules)
       if (r.port == port && policy::host_matches(r.host, host)) return &r;
     return nullptr;
   }
   bool name_listed(const std::string& host) const {
+    if (config.sink) return true;
     for (const auto& r : config.rules)
       if (policy::host_matches(r.host, host)) return true;
     return false;
@@ -251,6 +260,14 @@ struct Guard::Impl {
     w.end_object().end_object();
     record(q->name, 53, "DNS", "", allowed ? core::Decision::allow : core::Decision::block, findings,
            detail);
+    if (config.sink) {
+      CapturedRequest c;
+      c.dns = true;
+      c.host = q->name;
+      c.port = 53;
+      c.method = dns_type_name(q->qtype);
+      capture(std::move(c));
+    }
     return response;
   }
 
@@ -557,6 +574,26 @@ struct Guard::Impl {
       co_return false;
     }
     if (j.decision == core::Decision::strip) count(&GuardStats::stripped);
+    if (config.sink) {
+      CapturedRequest c;
+      c.host = dest.host;
+      c.port = dest.port;
+      c.method = method;
+      c.target = path;
+      for (const auto& f : req) c.headers += std::string(f.name_string()) + ": " + std::string(f.value()) + "\n";
+      c.body = req.body().substr(0, 1u << 20);
+      c.calls_in_flight = j.correlated_tools;
+      c.findings = j.findings;
+      capture(std::move(c));
+      Response ok{http::status::ok, 11};
+      ok.set(http::field::content_type, "application/json");
+      ok.body() = R"({"ok":true,"id":"mcp-warden-probe","ErrorCode":0,"Message":"OK"})";
+      ok.keep_alive(req.keep_alive());
+      ok.prepare_payload();
+      boost::system::error_code ec;
+      co_await http::async_write(down, ok, asio::redirect_error(use_awaitable, ec));
+      co_return !ec && req.keep_alive();
+    }
     Response res;
     std::string error;
     bool ok = co_await connect_upstream(up, dest, rule, error);
@@ -829,6 +866,13 @@ Guard::Guard(GuardConfig config, CertificateAuthority* ca, IntentBoard& board, a
              alert::Alerter* alerter, const util::Clock& clock)
     : m_quarantine_fd(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
   m_impl = std::make_unique<Impl>(std::move(config), ca, board, audit, alerter, clock, m_quarantine_fd.get());
+  m_impl->sink_rule.inspect = true;
+  m_impl->sink_rule.correlate = {"email", "host"};
+}
+
+std::vector<CapturedRequest> Guard::captured() const {
+  std::lock_guard lock(m_impl->mu);
+  return m_impl->captures;
 }
 
 Guard::~Guard() { stop(); }

@@ -52,6 +52,20 @@ struct GuardConfig {
   core::Severity quarantine_at = core::Severity::critical;
   bool monitor = false;           // record findings, never block
   size_t max_body = 32u << 20;    // larger requests are refused
+  // `probe`: every name resolves, every connection is inspected, every request is correlated
+  // (emails and hosts), recorded and answered by the guard itself with a plausible 200; nothing
+  // is forwarded anywhere.
+  bool sink = false;
+};
+
+// What a sink-mode guard saw (probe).
+struct CapturedRequest {
+  bool dns = false;  // a DNS query (host is the name)
+  std::string host;
+  uint16_t port = 0;
+  std::string method, target, headers, body;
+  std::vector<std::string> calls_in_flight;
+  std::vector<core::Finding> findings;
 };
 
 struct QuarantineEvent {
@@ -82,6 +96,7 @@ public:
   int quarantine_fd() const { return m_quarantine_fd.get(); }
   std::optional<QuarantineEvent> quarantine() const;
   GuardStats stats() const;
+  std::vector<CapturedRequest> captured() const;  // sink mode
 
   struct Impl;
 

@@ -84,7 +84,8 @@ Result<std::unique_ptr<Upstream>> Upstream::start(const policy::ServerPolicy& se
   gc.session = o.session;
   gc.rules = rules;
   gc.quarantine_at = server.quarantine_at;
-  gc.monitor = o.monitor;
+  gc.monitor = o.monitor || o.sink;
+  gc.sink = o.sink;
   for (const auto& [k, v] : server.env) {
     spec.env.push_back(k + "=" + v);
     up->m_board.allow_always(v);
@@ -105,7 +106,7 @@ Result<std::unique_ptr<Upstream>> Upstream::start(const policy::ServerPolicy& se
   if (!server.secrets.empty()) ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);  // no same-uid peeking
   spec.env.push_back("TMPDIR=" + up->m_run_dir + "/tmp");
 
-  bool inspect = std::any_of(rules.begin(), rules.end(), [](const auto& r) { return r.inspect; });
+  bool inspect = o.sink || std::any_of(rules.begin(), rules.end(), [](const auto& r) { return r.inspect; });
   if (inspect && spec.network != sandbox::Network::host && spec.network != sandbox::Network::none) {
     auto ca = egress::CertificateAuthority::load_or_create(state_dir + "/ca");
     if (!ca) return ca.error();

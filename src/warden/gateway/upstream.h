@@ -26,6 +26,7 @@ struct UpstreamOptions {
   audit::AuditLog* audit = nullptr;
   alert::Alerter* alerter = nullptr;
   const util::Clock* clock = nullptr;
+  bool sink = false;  // probe: the guard answers everything itself (egress::GuardConfig::sink)
 };
 
 class Upstream {
