@@ -23,3 +23,6 @@ $B/warden_loadgen "${args[@]}" \
 echo "(audit records written by the two warden runs: $(wc -l < /tmp/warden-bench-audit.jsonl))"
 echo "added = target minus direct in the same run. 'warden' busy-polls 50 us after traffic (the default),"
 echo "which also saves the wake-up of an idle core that 'direct' pays; 'warden-nospin' sleeps at once."
+echo
+echo "== egress guard (10 KB POST over kept-alive intercepted TLS) and sandbox start-up"
+if [ $quick = 1 ]; then $B/warden_egress_bench --requests 500 --sandbox-runs 10; else $B/warden_egress_bench --requests 5000 --sandbox-runs 50; fi
