@@ -20,8 +20,12 @@ namespace fs = std::filesystem;
 
 namespace {
 
+std::string home_dir();
+
+// `~/x` is under $HOME; relative paths are under the current directory.
 std::string absolute(const std::string& p) {
   std::error_code ec;
+  if (p == "~" || p.rfind("~/", 0) == 0) return absolute(home_dir() + p.substr(1));
   fs::path a = fs::absolute(p, ec);
   return ec ? p : a.lexically_normal().string();
 }
