@@ -25,6 +25,7 @@ Command add_unwrap_command(CLI::App& root);
 Command add_scan_command(CLI::App& root);
 Command add_demo_command(CLI::App& root);
 Command add_probe_command(CLI::App& root);
+Command add_gateway_command(CLI::App& root);
 Command add_check_tools_command(CLI::App& root);
 
 }  // namespace warden::cli

@@ -1,0 +1,129 @@
+// `mcp-warden gateway --config FILE`: the Streamable HTTP gateway (transport/http_gateway.h).
+#include <signal.h>
+
+#include <iostream>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "warden/alert/alerter.h"
+#include "warden/audit/audit_log.h"
+#include "warden/cli/cli.h"
+#include "warden/cli/commands.h"
+#include "warden/transport/http_gateway.h"
+
+namespace warden::cli {
+
+namespace {
+
+struct GatewayOptions {
+  std::string config, server, audit, mode, listen, state_dir;
+  int upstream_timeout_ms = 300000;
+};
+
+int gateway(const GatewayOptions& o) {
+  std::shared_ptr<const policy::Policy> pol;
+  try {
+    pol = policy::load_policy_file(o.config);
+  } catch (const policy::LoadError& e) {
+    std::cerr << "mcp-warden: " << e.what() << "\n";
+    return k_exit_usage;
+  }
+  const policy::ServerPolicy* server = nullptr;
+  for (const auto& s : pol->servers())
+    if ((o.server.empty() && !s.command.empty()) || s.name == o.server) {
+      server = &s;
+      break;
+    }
+  if (!server || server->command.empty()) {
+    std::cerr << fmt::format("mcp-warden: {}: the gateway needs a server entry with a `command`{}\n", o.config,
+                             o.server.empty() ? "" : fmt::format(" named '{}'", o.server));
+    return k_exit_usage;
+  }
+  size_t with_command = 0;
+  for (const auto& s : pol->servers()) with_command += s.command.empty() ? 0 : 1;
+  if (with_command > 1)
+    std::cerr << fmt::format("mcp-warden: warning: serving only '{}'; aggregating several servers behind one "
+                             "endpoint is not built yet (pick one with --server)\n", server->name);
+  for (const auto& line : pol->not_enforced())
+    if (line.rfind("gateway", 0) != 0) std::cerr << "mcp-warden: warning: " << line << "\n";
+  policy::GatewayConfig gc = pol->gateway().value_or(policy::GatewayConfig{});
+  if (pol->gateway()) std::cerr << "mcp-warden: warning: gateway.admin is not served yet (no admin API)\n";
+
+  std::optional<policy::Mode> mode_override;
+  if (o.mode == "monitor") mode_override = policy::Mode::monitor;
+  else if (o.mode == "enforce") mode_override = policy::Mode::enforce;
+
+  sigset_t mask;
+  sigemptyset(&mask);
+  for (int s : {SIGINT, SIGTERM, SIGHUP, SIGCHLD}) sigaddset(&mask, s);
+  pthread_sigmask(SIG_BLOCK, &mask, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  const auto& clock = util::SystemClock::instance();
+  std::string audit_path = o.audit.empty() ? pol->audit().path : o.audit;
+  auto log = audit::AuditLog::open(audit_path, pol->audit().fsync, clock);
+  if (!log) {
+    std::cerr << "mcp-warden: " << log.error().message << "\n";
+    return k_exit_usage;
+  }
+  auto alerter = alert::Alerter::from_config(pol->alerts());
+
+  transport::HttpGatewayOptions ho;
+  ho.listen = o.listen.empty() ? gc.listen : o.listen;
+  ho.path = gc.path;
+  ho.policy = pol;
+  ho.server = server;
+  ho.command = server->command;
+  ho.mode_override = mode_override;
+  ho.state_dir = o.state_dir;
+  ho.audit_path = audit_path;
+  ho.audit = log->get();
+  ho.alerter = alerter.get();
+  ho.clock = &clock;
+  ho.upstream_timeout_ms = o.upstream_timeout_ms;
+  transport::HttpGateway gw(ho);
+  if (auto st = gw.listen(); !st.ok()) {
+    std::cerr << "mcp-warden: " << st.error().message << "\n";
+    return k_exit_usage;
+  }
+  auto host = ho.listen.substr(0, ho.listen.rfind(':'));
+  std::cerr << fmt::format("mcp-warden gateway: listening on http://{}:{}{} (server '{}', audit {})\n", host, gw.port(),
+                           ho.path, server->name, audit_path)
+            << std::flush;
+  std::thread signals([&] {
+    int sig = 0;
+    while (sigwait(&mask, &sig) == 0)
+      if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP) break;
+    gw.stop();
+  });
+  gw.run();
+  pthread_kill(signals.native_handle(), SIGTERM);
+  signals.join();
+  (void)(*log)->close();
+  if (alerter) alerter->shutdown();
+  auto st = gw.stats();
+  std::cerr << fmt::format("mcp-warden gateway: stopped ({} sessions, {} HTTP requests, {} rejected)\n",
+                           st.sessions_opened, st.http_requests, st.rejected);
+  return k_exit_ok;
+}
+
+}  // namespace
+
+Command add_gateway_command(CLI::App& root) {
+  auto opts = std::make_shared<GatewayOptions>();
+  auto* app = root.add_subcommand("gateway", "Serve MCP over Streamable HTTP, each session's server sandboxed and guarded");
+  app->add_option("--config", opts->config, "Policy file with the server entry (and optionally a gateway: section)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  app->add_option("--server", opts->server, "Server entry to serve (default: the first with a command)");
+  app->add_option("--audit", opts->audit, "Audit log path (overrides the policy's audit.path)");
+  app->add_option("--mode", opts->mode, "enforce | monitor")->check(CLI::IsMember({"enforce", "monitor"}));
+  app->add_option("--listen", opts->listen, "HOST:PORT (overrides gateway.listen; port 0: any free port)");
+  app->add_option("--state-dir", opts->state_dir, "Where the egress CA lives");
+  app->add_option("--upstream-timeout-ms", opts->upstream_timeout_ms, "How long a request may wait for its answer (default 300000)")
+      ->check(CLI::Range(100, 3600000));
+  return {app, [opts](const std::vector<std::string>&) { return gateway(*opts); }};
+}
+
+}  // namespace warden::cli

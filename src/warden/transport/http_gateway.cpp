@@ -1,0 +1,627 @@
+#include "warden/transport/http_gateway.h"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <deque>
+#include <map>
+#include <random>
+#include <set>
+#include <utility>
+
+#include <boost/asio.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <fmt/format.h>
+#include <simdjson.h>
+
+#include "warden/codec/codec.h"
+#include "warden/gateway/breaker_filter.h"
+#include "warden/gateway/intent_filter.h"
+#include "warden/gateway/policy_filter.h"
+#include "warden/gateway/processor.h"
+#include "warden/gateway/upstream.h"
+#include "warden/policy/evaluator.h"
+#include "warden/transport/stdio_relay.h"
+#include "warden/util/strings.h"
+
+namespace warden::transport {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using asio::awaitable;
+using asio::use_awaitable;
+
+namespace {
+
+std::string_view sv(beast::string_view s) { return {s.data(), s.size()}; }
+
+constexpr std::string_view k_supported_versions[] = {"2025-03-26", "2025-06-18", "2025-11-25"};
+
+std::string new_session_id() {
+  std::random_device rd;
+  return fmt::format("{:08x}{:08x}{:08x}{:08x}", rd(), rd(), rd(), rd());
+}
+
+// The id key of a response line (a message with result or error and no method), or nullopt.
+std::optional<std::string> response_key(simdjson::dom::parser& parser, std::string_view line) {
+  simdjson::dom::object o;
+  if (parser.parse(line.data(), line.size()).get(o) != simdjson::SUCCESS) return std::nullopt;
+  if (o["method"].error() == simdjson::SUCCESS) return std::nullopt;
+  simdjson::dom::element id;
+  if (o["id"].get(id) != simdjson::SUCCESS) return std::nullopt;
+  codec::Id cid;
+  int64_t i = 0;
+  std::string_view s;
+  if (id.get_int64().get(i) == simdjson::SUCCESS) cid = codec::Id{codec::Id::Type::integer, i, {}};
+  else if (id.get_string().get(s) == simdjson::SUCCESS) cid = codec::Id{codec::Id::Type::string, 0, std::string(s)};
+  else return std::nullopt;
+  return cid.key();
+}
+
+bool is_loopback_name(std::string_view host) {
+  return host == "localhost" || host == "127.0.0.1" || host == "[::1]" || host == "::1";
+}
+
+// The host part of a Host header or an Origin URL's authority (without port).
+std::string host_part(std::string_view authority) {
+  if (!authority.empty() && authority.front() == '[') {
+    auto close = authority.find(']');
+    return std::string(authority.substr(0, close == std::string_view::npos ? authority.size() : close + 1));
+  }
+  return std::string(authority.substr(0, authority.find(':')));
+}
+
+}  // namespace
+
+// Everything one POST (or the GET stream) waits for: the responses to its request ids and, for
+// SSE, the server's messages routed to it.
+struct Waiter {
+  explicit Waiter(asio::any_io_executor ex) : wake(ex) { wake.expires_at(asio::steady_timer::time_point::max()); }
+  asio::steady_timer wake;
+  std::deque<std::string> messages;  // JSON lines to send
+  std::set<std::string> awaiting;    // id keys of requests not yet answered
+  bool sse = false;
+  bool closed = false;
+  void push(std::string m) {
+    messages.push_back(std::move(m));
+    wake.cancel();
+  }
+};
+
+struct GwSession {
+  GwSession(std::string sid, const std::string& server_name, asio::io_context& io)
+      : id(std::move(sid)), session(server_name, id), out_sd(io), err_sd(io), in_sd(io), q_sd(io),
+        framer(16u << 20) {}
+  std::string id;
+  gateway::Session session;
+  gateway::FilterChain chain;
+  gateway::BreakerFilter* breaker = nullptr;
+  std::unique_ptr<gateway::Upstream> upstream;
+  std::unique_ptr<gateway::Processor> processor;
+  asio::posix::stream_descriptor out_sd, err_sd, in_sd, q_sd;
+  LineFramer framer;
+  std::deque<std::string> to_server;
+  bool writing = false;
+  std::map<std::string, std::shared_ptr<Waiter>> by_id;  // request id key -> its POST
+  std::weak_ptr<Waiter> sse_post;                       // newest open SSE POST
+  std::weak_ptr<Waiter> get_stream;
+  std::deque<std::string> backlog;  // server messages with no stream to go to (bounded)
+  bool dead = false;
+  std::string how_ended;
+};
+
+struct HttpGateway::Impl {
+  explicit Impl(HttpGatewayOptions o) : opts(std::move(o)), acceptor(io) {}
+
+  HttpGatewayOptions opts;
+  asio::io_context io{1};
+  tcp::acceptor acceptor;
+  std::string listen_host;
+  uint16_t bound_port = 0;
+  std::map<std::string, std::shared_ptr<GwSession>> sessions;
+  simdjson::dom::parser parser;  // I/O thread only
+  mutable std::mutex stats_mu;
+  HttpGatewayStats stats;
+
+  // ---- sessions --------------------------------------------------------------------------------
+
+  Result<std::shared_ptr<GwSession>> open_session() {
+    if (sessions.size() >= opts.max_sessions)
+      return Error{503, fmt::format("too many sessions ({}); end some with DELETE", sessions.size())};
+    auto s = std::make_shared<GwSession>(new_session_id(), opts.server->name, io);
+    gateway::UpstreamOptions uo;
+    uo.session = s->id;
+    uo.monitor = opts.mode_override.value_or(opts.policy->mode()) == policy::Mode::monitor;
+    uo.state_dir = opts.state_dir;
+    uo.audit_path = opts.audit_path;
+    uo.audit = opts.audit;
+    uo.alerter = opts.alerter;
+    uo.clock = opts.clock;
+    auto up = gateway::Upstream::start(*opts.server, opts.command, uo);
+    if (!up) return Error{502, up.error().message};
+    s->upstream = std::move(*up);
+    auto breaker = std::make_unique<gateway::BreakerFilter>();
+    s->breaker = breaker.get();
+    s->chain.add(std::move(breaker));
+    s->chain.add(std::make_unique<gateway::PolicyFilter>(
+        std::make_unique<policy::Evaluator>(opts.policy, opts.server, *opts.clock, opts.mode_override)));
+    s->chain.add(std::make_unique<gateway::IntentFilter>(s->upstream->board()));
+    codec::Limits limits;
+    limits.max_message_bytes = opts.max_body_bytes;
+    s->processor = std::make_unique<gateway::Processor>(s->session, s->chain, opts.audit, opts.alerter,
+                                                        *opts.clock, limits);
+    s->processor->lifecycle("start", fmt::format(R"({{"transport":"streamable-http","pid":{},"sandbox":{}}})",
+                                                 s->upstream->child().pid(), s->upstream->describe_json()));
+    auto& child = s->upstream->child();
+    s->out_sd.assign(::dup(child.stdout_fd().get()));
+    s->err_sd.assign(::dup(child.stderr_fd().get()));
+    s->in_sd.assign(::dup(child.stdin_fd().get()));
+    child.stdin_fd().reset();
+    child.stdout_fd().reset();
+    child.stderr_fd().reset();
+    sessions[s->id] = s;
+    {
+      std::lock_guard lock(stats_mu);
+      ++stats.sessions_opened;
+      stats.sessions_open = sessions.size();
+    }
+    asio::co_spawn(io, read_server(s), asio::detached);
+    asio::co_spawn(io, pass_stderr(s), asio::detached);
+    if (s->upstream->guard()) {
+      s->q_sd.assign(::dup(s->upstream->guard()->quarantine_fd()));
+      asio::co_spawn(io, watch_quarantine(s), asio::detached);
+    }
+    return s;
+  }
+
+  void close_session(const std::shared_ptr<GwSession>& s, std::string how) {
+    if (s->dead) return;
+    s->dead = true;
+    // A quarantined session stays listed: later requests get the breaker's error, not a 404.
+    bool keep_listed = s->breaker->tripped() && how.find("DELETE") == std::string::npos &&
+                       how.find("stopped with the gateway") == std::string::npos;
+    if (s->breaker->tripped()) how = "was " + s->breaker->describe();
+    s->how_ended = how;
+    gateway::Output out;
+    s->processor->on_server_exit(how, out);
+    route(s, out);
+    s->processor->lifecycle("stop", fmt::format(R"({{"how":"{}"}})", how));
+    for (auto& [k, w] : s->by_id) w->wake.cancel();
+    if (auto g = s->get_stream.lock()) {
+      g->closed = true;
+      g->wake.cancel();
+    }
+    boost::system::error_code ec;
+    s->out_sd.close(ec);
+    s->err_sd.close(ec);
+    s->in_sd.close(ec);
+    s->q_sd.close(ec);
+    s->upstream->child().kill();
+    while (!s->upstream->child().try_wait()) ::usleep(1000);
+    if (!keep_listed) sessions.erase(s->id);
+    std::lock_guard lock(stats_mu);
+    stats.sessions_open = sessions.size();
+  }
+
+  // Lines the processor produced: to the server's stdin, or to the client's waiting POST / stream.
+  void route(const std::shared_ptr<GwSession>& s, gateway::Output& out) {
+    if (!out.to_server.empty() && !s->dead) {
+      s->to_server.push_back(std::move(out.to_server));
+      out.to_server.clear();
+      if (!s->writing) asio::co_spawn(io, write_server(s), asio::detached);
+    }
+    std::string_view rest = out.to_client;
+    while (!rest.empty()) {
+      size_t nl = rest.find('\n');
+      std::string line(rest.substr(0, nl));
+      rest = nl == std::string_view::npos ? std::string_view{} : rest.substr(nl + 1);
+      if (line.empty()) continue;
+      if (auto key = response_key(parser, line)) {
+        auto it = s->by_id.find(*key);
+        if (it != s->by_id.end()) {
+          auto w = it->second;
+          s->by_id.erase(it);
+          w->awaiting.erase(*key);
+          w->push(std::move(line));
+          continue;
+        }
+      }
+      // A notification or a server request: the newest SSE POST, else the GET stream, else kept.
+      if (auto w = s->sse_post.lock(); w && !w->closed) w->push(std::move(line));
+      else if (auto g = s->get_stream.lock(); g && !g->closed) g->push(std::move(line));
+      else if (s->backlog.size() < 1000) s->backlog.push_back(std::move(line));
+    }
+    out.to_client.clear();
+  }
+
+  awaitable<void> write_server(std::shared_ptr<GwSession> s) {
+    s->writing = true;
+    while (!s->to_server.empty() && !s->dead) {
+      std::string data = std::move(s->to_server.front());
+      s->to_server.pop_front();
+      boost::system::error_code ec;
+      co_await asio::async_write(s->in_sd, asio::buffer(data), asio::redirect_error(use_awaitable, ec));
+      if (ec) break;
+    }
+    s->writing = false;
+  }
+
+  awaitable<void> read_server(std::shared_ptr<GwSession> s) {
+    for (;;) {
+      boost::system::error_code ec;
+      co_await s->out_sd.async_wait(asio::posix::descriptor_base::wait_read, asio::redirect_error(use_awaitable, ec));
+      if (ec || s->dead) break;
+      ssize_t r = s->framer.read_from(s->out_sd.native_handle());
+      if (r == -1) continue;
+      if (r <= 0) break;
+      gateway::Output out;
+      s->framer.drain(
+          [&](std::string_view line, bool padded) { s->processor->on_line(core::Direction::s2c, line, padded, out); },
+          [&](size_t bytes) { s->processor->on_oversized(core::Direction::s2c, bytes, out); });
+      route(s, out);
+    }
+    if (!s->dead) {
+      std::optional<ChildExit> exit;
+      for (int i = 0; i < 200 && !(exit = s->upstream->child().try_wait()); ++i) ::usleep(1000);
+      close_session(s, exit ? exit->describe() : "closed its output");
+    }
+  }
+
+  awaitable<void> pass_stderr(std::shared_ptr<GwSession> s) {
+    char buf[8192];
+    for (;;) {
+      boost::system::error_code ec;
+      size_t n = co_await s->err_sd.async_read_some(asio::buffer(buf), asio::redirect_error(use_awaitable, ec));
+      if (ec) break;
+      (void)!::write(STDERR_FILENO, buf, n);
+    }
+  }
+
+  awaitable<void> watch_quarantine(std::shared_ptr<GwSession> s) {
+    boost::system::error_code ec;
+    co_await s->q_sd.async_wait(asio::posix::descriptor_base::wait_read, asio::redirect_error(use_awaitable, ec));
+    if (ec || s->dead) co_return;
+    auto ev = s->upstream->guard()->quarantine();
+    std::string reason = ev ? ev->reason : "egress finding";
+    s->breaker->trip(reason, ev ? ev->audit_seq : 0);
+    s->processor->lifecycle("quarantine", fmt::format(R"({{"audit_seq":{}}})", ev ? ev->audit_seq : 0));
+    std::fprintf(stderr, "mcp-warden: QUARANTINED server '%s' (session %s): %s\n", opts.server->name.c_str(),
+                 s->id.c_str(), reason.c_str());
+    // The server's output closes next: its pending requests are answered with the reason, and the
+    // session stays so that every later request gets the breaker's error (close_session).
+    s->upstream->child().kill();
+  }
+
+  // ---- HTTP ------------------------------------------------------------------------------------
+
+  template <class Body>
+  void common_headers(http::response<Body>& res, const std::string& session_id = "") {
+    res.set(http::field::server, "mcp-warden");
+    res.set(http::field::cache_control, "no-store");
+    if (!session_id.empty()) res.set("Mcp-Session-Id", session_id);
+  }
+
+  awaitable<void> send_json(tcp::socket& sock, http::status status, std::string body, bool keep_alive,
+                            const std::string& session_id = "") {
+    http::response<http::string_body> res{status, 11};
+    common_headers(res, session_id);
+    res.set(http::field::content_type, "application/json");
+    res.body() = std::move(body);
+    res.keep_alive(keep_alive);
+    res.prepare_payload();
+    boost::system::error_code ec;
+    co_await http::async_write(sock, res, asio::redirect_error(use_awaitable, ec));
+  }
+
+  awaitable<void> send_error(tcp::socket& sock, http::status status, std::string_view message, bool keep_alive) {
+    {
+      std::lock_guard lock(stats_mu);
+      ++stats.rejected;
+    }
+    std::string body = codec::make_error_response(codec::Id{codec::Id::Type::null, 0, {}},
+                                                  status == http::status::not_found ? -32001 : -32600,
+                                                  std::string("mcp-warden: ") + std::string(message));
+    co_await send_json(sock, status, std::move(body), keep_alive);
+  }
+
+  // Streams a waiter's messages as SSE until it has nothing more to wait for (or, for the GET
+  // stream, until the session ends or the client goes).
+  awaitable<void> stream_sse(tcp::socket& sock, std::shared_ptr<Waiter> w, std::shared_ptr<GwSession> s,
+                             bool until_answered) {
+    http::response<http::empty_body> res{http::status::ok, 11};
+    common_headers(res, s->id);
+    res.set(http::field::content_type, "text/event-stream");
+    res.keep_alive(false);  // the stream ends with the connection; nobody should reuse it
+    res.chunked(true);
+    http::response_serializer<http::empty_body> sr{res};
+    boost::system::error_code ec;
+    co_await http::async_write_header(sock, sr, asio::redirect_error(use_awaitable, ec));
+    if (ec) co_return;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(opts.upstream_timeout_ms);
+    for (;;) {
+      while (!w->messages.empty()) {
+        std::string ev = "event: message\ndata: " + w->messages.front() + "\n\n";
+        w->messages.pop_front();
+        co_await asio::async_write(sock, http::make_chunk(asio::buffer(ev)), asio::redirect_error(use_awaitable, ec));
+        if (ec) co_return;
+      }
+      if (until_answered && w->awaiting.empty()) break;
+      if (w->closed || s->dead) break;
+      if (until_answered && std::chrono::steady_clock::now() > deadline) {
+        for (const auto& key : w->awaiting) s->by_id.erase(key);
+        w->awaiting.clear();
+        break;
+      }
+      w->wake.expires_after(until_answered ? std::chrono::milliseconds(250) : std::chrono::seconds(15));
+      co_await w->wake.async_wait(asio::redirect_error(use_awaitable, ec));
+      if (!until_answered && ec != asio::error::operation_aborted && w->messages.empty()) {
+        static const std::string ping = ": keep-alive\n\n";  // detects a client that went away
+        co_await asio::async_write(sock, http::make_chunk(asio::buffer(ping)), asio::redirect_error(use_awaitable, ec));
+        if (ec) break;
+      }
+    }
+    co_await asio::async_write(sock, http::make_chunk_last(), asio::redirect_error(use_awaitable, ec));
+  }
+
+  awaitable<void> handle_post(tcp::socket& sock, http::request<http::string_body>& req, bool& keep) {
+    std::string accept = util::to_lower(sv(req[http::field::accept]));
+    bool wants_sse = accept.find("text/event-stream") != std::string::npos;
+    bool wants_json = accept.find("application/json") != std::string::npos || accept.find("*/*") != std::string::npos || accept.empty();
+    std::string ctype = util::to_lower(sv(req[http::field::content_type]));
+    if (ctype.find("application/json") == std::string::npos) {
+      co_await send_error(sock, http::status::unsupported_media_type, "POST bodies must be application/json", keep);
+      co_return;
+    }
+    // Which requests does the body carry? (The processor decides everything else.)
+    std::vector<std::string> request_keys;
+    std::map<std::string, codec::Id> ids;
+    bool is_initialize = false;
+    {
+      codec::Decoder probe;
+      auto decoded = probe.decode(req.body(), false);
+      if (decoded)
+        for (const auto& m : decoded->messages)
+          if (m.kind == codec::Kind::request) {
+            request_keys.push_back(m.id.key());
+            ids[m.id.key()] = m.id;
+            if (m.method == "initialize") is_initialize = true;
+          }
+    }
+    std::string sid(sv(req["Mcp-Session-Id"]));
+    std::shared_ptr<GwSession> s;
+    if (sid.empty()) {
+      if (!is_initialize) {
+        co_await send_error(sock, http::status::bad_request,
+                            "missing Mcp-Session-Id header (start a session with an initialize request)", keep);
+        co_return;
+      }
+      auto opened = open_session();
+      if (!opened) {
+        co_await send_error(sock, opened.error().code == 503 ? http::status::service_unavailable : http::status::bad_gateway,
+                            opened.error().message, keep);
+        co_return;
+      }
+      s = *opened;
+    } else {
+      auto it = sessions.find(sid);
+      if (it == sessions.end()) {
+        co_await send_error(sock, http::status::not_found, "unknown or ended session; initialize a new one", keep);
+        co_return;
+      }
+      s = it->second;
+    }
+    auto w = std::make_shared<Waiter>(io.get_executor());
+    w->sse = wants_sse && !request_keys.empty();
+    for (const auto& k : request_keys) {
+      w->awaiting.insert(k);
+      s->by_id[k] = w;
+    }
+    if (w->sse) s->sse_post = w;
+    gateway::Output out;
+    s->processor->on_line(core::Direction::c2s, req.body(), false, out);
+    route(s, out);
+    if (request_keys.empty()) {
+      // Notifications and responses only: accepted (refusals of malformed input still answered).
+      if (!w->messages.empty()) co_await send_json(sock, http::status::ok, w->messages.front(), keep, s->id);
+      else {
+        http::response<http::empty_body> res{http::status::accepted, 11};
+        common_headers(res, s->id);
+        res.keep_alive(keep);
+        boost::system::error_code ec;
+        co_await http::async_write(sock, res, asio::redirect_error(use_awaitable, ec));
+      }
+      co_return;
+    }
+    if (w->sse) {
+      keep = false;
+      co_await stream_sse(sock, w, s, true);
+      w->closed = true;
+      co_return;
+    }
+    if (!wants_json) {
+      co_await send_error(sock, http::status::not_acceptable, "Accept must include application/json or text/event-stream", keep);
+      co_return;
+    }
+    // JSON: wait for every response.
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(opts.upstream_timeout_ms);
+    while (!w->awaiting.empty() && !s->dead && std::chrono::steady_clock::now() < deadline) {
+      w->wake.expires_after(std::chrono::milliseconds(250));
+      boost::system::error_code ec;
+      co_await w->wake.async_wait(asio::redirect_error(use_awaitable, ec));
+    }
+    for (const auto& key : w->awaiting) {
+      s->by_id.erase(key);
+      w->messages.push_back(codec::make_error_response(
+          ids[key], codec::k_server_exited,
+          fmt::format("mcp-warden: the upstream did not answer within {} ms", opts.upstream_timeout_ms)));
+    }
+    std::string body;
+    if (w->messages.size() == 1) {
+      body = w->messages.front();
+    } else {
+      body = "[";
+      for (size_t i = 0; i < w->messages.size(); ++i) body += (i ? "," : "") + w->messages[i];
+      body += "]";
+    }
+    co_await send_json(sock, http::status::ok, std::move(body), keep, s->id);
+  }
+
+  awaitable<void> handle_connection(tcp::socket sock) {
+    beast::flat_buffer buf;
+    for (;;) {
+      http::request_parser<http::string_body> parser;
+      parser.body_limit(opts.max_body_bytes);
+      boost::system::error_code ec;
+      co_await http::async_read(sock, buf, parser, asio::redirect_error(use_awaitable, ec));
+      if (ec == http::error::body_limit) {
+        co_await send_error(sock, http::status::payload_too_large, "request body too large", false);
+        co_return;
+      }
+      if (ec) co_return;
+      http::request<http::string_body> req = parser.release();
+      bool keep = req.keep_alive();
+      {
+        std::lock_guard lock(stats_mu);
+        ++stats.http_requests;
+      }
+      // DNS rebinding: on a loopback listener only loopback names, and no foreign Origin.
+      std::string host = host_part(sv(req[http::field::host]));
+      std::string origin(sv(req[http::field::origin]));
+      bool loopback = is_loopback_name(listen_host);
+      if (loopback && !is_loopback_name(host)) {
+        co_await send_error(sock, http::status::forbidden, fmt::format("Host '{}' is not allowed", host), false);
+        co_return;
+      }
+      if (!origin.empty()) {
+        auto scheme_end = origin.find("://");
+        std::string ohost = scheme_end == std::string::npos ? "" : host_part(std::string_view(origin).substr(scheme_end + 3));
+        if (loopback ? !is_loopback_name(ohost) : ohost != host) {
+          co_await send_error(sock, http::status::forbidden, fmt::format("Origin '{}' is not allowed", origin), false);
+          co_return;
+        }
+      }
+      std::string target(sv(req.target()));
+      if (target.substr(0, target.find('?')) != opts.path) {
+        co_await send_error(sock, http::status::not_found, fmt::format("no MCP endpoint at {} (it is {})", target, opts.path), keep);
+        if (!keep) co_return;
+        continue;
+      }
+      std::string version(sv(req["MCP-Protocol-Version"]));
+      if (!version.empty() && std::find(std::begin(k_supported_versions), std::end(k_supported_versions), version) ==
+                                  std::end(k_supported_versions)) {
+        co_await send_error(sock, http::status::bad_request,
+                            fmt::format("unsupported MCP-Protocol-Version '{}' (supported: 2025-03-26, 2025-06-18, 2025-11-25)", version), keep);
+        if (!keep) co_return;
+        continue;
+      }
+      if (req.method() == http::verb::post) {
+        co_await handle_post(sock, req, keep);
+      } else if (req.method() == http::verb::get) {
+        std::string sid(sv(req["Mcp-Session-Id"]));
+        auto it = sessions.find(sid);
+        if (util::to_lower(sv(req[http::field::accept])).find("text/event-stream") == std::string::npos) {
+          co_await send_error(sock, http::status::not_acceptable, "GET needs Accept: text/event-stream", keep);
+        } else if (it == sessions.end()) {
+          co_await send_error(sock, sid.empty() ? http::status::bad_request : http::status::not_found,
+                              "GET needs the Mcp-Session-Id of a live session", keep);
+        } else if (auto old = it->second->get_stream.lock(); old && !old->closed) {
+          co_await send_error(sock, http::status::conflict, "this session already has a GET stream", keep);
+        } else {
+          auto s = it->second;
+          auto w = std::make_shared<Waiter>(io.get_executor());
+          w->sse = true;
+          while (!s->backlog.empty()) {
+            w->messages.push_back(std::move(s->backlog.front()));
+            s->backlog.pop_front();
+          }
+          s->get_stream = w;
+          co_await stream_sse(sock, w, s, false);
+          w->closed = true;
+          co_return;
+        }
+      } else if (req.method() == http::verb::delete_) {
+        std::string sid(sv(req["Mcp-Session-Id"]));
+        auto it = sessions.find(sid);
+        if (it == sessions.end()) {
+          co_await send_error(sock, http::status::not_found, "unknown or ended session", keep);
+        } else {
+          auto s = it->second;
+          close_session(s, "was ended by the client (DELETE)");
+          http::response<http::empty_body> res{http::status::ok, 11};
+          common_headers(res);
+          res.keep_alive(keep);
+          co_await http::async_write(sock, res, asio::redirect_error(use_awaitable, ec));
+        }
+      } else {
+        http::response<http::string_body> res{http::status::method_not_allowed, 11};
+        common_headers(res);
+        res.set(http::field::allow, "GET, POST, DELETE");
+        res.keep_alive(keep);
+        res.prepare_payload();
+        co_await http::async_write(sock, res, asio::redirect_error(use_awaitable, ec));
+      }
+      if (!keep) co_return;
+    }
+  }
+
+  awaitable<void> accept_loop() {
+    for (;;) {
+      boost::system::error_code ec;
+      tcp::socket sock = co_await acceptor.async_accept(asio::redirect_error(use_awaitable, ec));
+      if (ec == asio::error::operation_aborted) co_return;
+      if (ec) continue;
+      sock.set_option(tcp::no_delay(true), ec);
+      asio::co_spawn(io, handle_connection(std::move(sock)), asio::detached);
+    }
+  }
+};
+
+HttpGateway::HttpGateway(HttpGatewayOptions options) : m_impl(std::make_unique<Impl>(std::move(options))) {}
+
+HttpGateway::~HttpGateway() { stop(); }
+
+Status HttpGateway::listen() {
+  Impl& im = *m_impl;
+  auto colon = im.opts.listen.rfind(':');
+  if (colon == std::string::npos) return Error{2, fmt::format("gateway.listen '{}' must be HOST:PORT", im.opts.listen)};
+  std::string host = im.opts.listen.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+  boost::system::error_code ec;
+  auto addr = asio::ip::make_address(host == "localhost" ? "127.0.0.1" : host, ec);
+  if (ec) return Error{2, fmt::format("gateway.listen: '{}' is not an IP address", host)};
+  int port = std::atoi(im.opts.listen.c_str() + colon + 1);
+  tcp::endpoint ep(addr, static_cast<uint16_t>(port));
+  im.acceptor.open(ep.protocol(), ec);
+  if (!ec) im.acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) im.acceptor.bind(ep, ec);
+  if (!ec) im.acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return Error{2, fmt::format("cannot listen on {}: {}", im.opts.listen, ec.message())};
+  im.bound_port = im.acceptor.local_endpoint().port();
+  im.listen_host = addr.is_loopback() ? "127.0.0.1" : host;
+  return Ok{};
+}
+
+uint16_t HttpGateway::port() const { return m_impl->bound_port; }
+
+void HttpGateway::run() {
+  Impl& im = *m_impl;
+  asio::co_spawn(im.io, im.accept_loop(), asio::detached);
+  im.io.run();
+  // Stopped: end every session (its upstream is killed, pending requests recorded).
+  auto sessions = im.sessions;
+  for (auto& [id, s] : sessions) im.close_session(s, "was stopped with the gateway");
+}
+
+void HttpGateway::stop() { m_impl->io.stop(); }
+
+HttpGatewayStats HttpGateway::stats() const {
+  std::lock_guard lock(m_impl->stats_mu);
+  return m_impl->stats;
+}
+
+}  // namespace warden::transport

