@@ -2,6 +2,8 @@
 // real server-everything (started per session in the sandbox).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -110,4 +112,62 @@ test('DNS rebinding, missing and unknown sessions, and DELETE are handled by the
   // A Host header that is not a loopback name is refused (raw request: fetch sets Host itself).
   const raw = await runWarden(['--version']);
   assert.equal(raw.code, 0);
+});
+
+test('agents: API keys are required, bind sessions, and limit servers and tools; no keys means loopback only', async () => {
+  const dir = tempDir();
+  const sha = (s) => crypto.createHash('sha256').update(s).digest('hex');
+  const agentAudit = path.join(dir, 'audit.jsonl');
+  const policy = writePolicy(dir, `version: 1
+audit: {path: ${agentAudit}}
+servers:
+  everything:
+    command: [${EVERYTHING.map((a) => JSON.stringify(a)).join(', ')}]
+    tools: {"*": {action: allow}}
+  other:
+    command: [${JSON.stringify(process.execPath)}, "-e", "0"]
+agents:
+  ci-bot: {api_key_sha256: "${sha('ci-bot-key')}", servers: [everything], tools: [echo]}
+  outsider: {api_key_sha256: "${sha('outsider-key')}", servers: [other]}
+`);
+  const g = spawn(WARDEN, ['gateway', '--config', policy, '--server', 'everything', '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  const base = await new Promise((resolve, reject) => {
+    g.stderr.on('data', (d) => { err += d; const m = /listening on (http:\/\/\S+)/.exec(err); if (m) resolve(new URL(m[1])); });
+    g.on('exit', (code) => reject(new Error(`gateway exited ${code}: ${err}`)));
+  });
+  try {
+    const init = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } });
+    const anon = await fetch(base, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body: init });
+    assert.equal(anon.status, 401);
+    assert.match(anon.headers.get('www-authenticate'), /^Bearer .*resource_metadata="http:\/\/127\.0\.0\.1:\d+\/\.well-known\/oauth-protected-resource"/);
+    const meta = await (await fetch(new URL('/.well-known/oauth-protected-resource', base))).json();
+    assert.equal(meta.resource, base.href);
+    const wrong = await fetch(base, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json', authorization: 'Bearer nope' }, body: init });
+    assert.equal(wrong.status, 401);
+    const outsider = await fetch(base, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json', authorization: 'Bearer outsider-key' }, body: init });
+    assert.equal(outsider.status, 403);
+    const client = new Client({ name: 'ci-bot', version: '1' });
+    const transport = new StreamableHTTPClientTransport(base, { requestInit: { headers: { Authorization: 'Bearer ci-bot-key' } } });
+    await client.connect(transport);
+    const echo = await client.callTool({ name: 'echo', arguments: { message: 'as ci-bot' } });
+    assert.match(JSON.stringify(echo.content), /as ci-bot/);
+    await assert.rejects(client.callTool({ name: 'get-sum', arguments: { a: 1, b: 2 } }), /agent 'ci-bot' may not call tool 'get-sum'/);
+    // Another agent cannot use ci-bot's session.
+    const list = JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'tools/list' });
+    const hijack = await fetch(base, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json', authorization: 'Bearer outsider-key', 'mcp-session-id': transport.sessionId }, body: list });
+    assert.equal(hijack.status, 403);
+    await transport.terminateSession();
+    await client.close();
+    const recs = readAudit(agentAudit);
+    assert.ok(recs.some((r) => r.agent === 'ci-bot' && r.tool === 'get-sum' && r.decision === 'block'));
+    assert.ok(!fs.readFileSync(agentAudit, 'utf8').includes('ci-bot-key'), 'keys never reach the log');
+  } finally {
+    g.kill('SIGTERM');
+    await new Promise((r) => g.on('exit', r));
+  }
+  // Without agents the gateway will not listen beyond loopback.
+  const open = await runWarden(['gateway', '--config', writePolicy(tempDir(), `version: 1\nservers:\n  e:\n    command: [${JSON.stringify(process.execPath)}]\n`), '--listen', '0.0.0.0:0'], { timeoutMs: 10000 });
+  assert.equal(open.code, 2);
+  assert.match(open.stderr, /refusing to listen on 0\.0\.0\.0:0 without authentication/);
 });

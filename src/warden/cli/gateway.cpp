@@ -46,7 +46,8 @@ int gateway(const GatewayOptions& o) {
     std::cerr << fmt::format("mcp-warden: warning: serving only '{}'; aggregating several servers behind one "
                              "endpoint is not built yet (pick one with --server)\n", server->name);
   for (const auto& line : pol->not_enforced())
-    if (line.rfind("gateway", 0) != 0) std::cerr << "mcp-warden: warning: " << line << "\n";
+    if (line.rfind("gateway", 0) != 0 && line.rfind("agents", 0) != 0)
+      std::cerr << "mcp-warden: warning: " << line << "\n";
   policy::GatewayConfig gc = pol->gateway().value_or(policy::GatewayConfig{});
   if (pol->gateway()) std::cerr << "mcp-warden: warning: gateway.admin is not served yet (no admin API)\n";
 
@@ -82,6 +83,14 @@ int gateway(const GatewayOptions& o) {
   ho.alerter = alerter.get();
   ho.clock = &clock;
   ho.upstream_timeout_ms = o.upstream_timeout_ms;
+  // No `agents:` means no authentication, which is only acceptable on loopback.
+  std::string listen_host = ho.listen.substr(0, ho.listen.rfind(':'));
+  bool loopback = listen_host == "127.0.0.1" || listen_host == "localhost" || listen_host == "[::1]" || listen_host == "::1";
+  if (pol->agents().empty() && !loopback) {
+    std::cerr << fmt::format("mcp-warden: refusing to listen on {} without authentication: add an `agents:` "
+                             "section with API keys (api_key_sha256), or listen on 127.0.0.1\n", ho.listen);
+    return k_exit_usage;
+  }
   transport::HttpGateway gw(ho);
   if (auto st = gw.listen(); !st.ok()) {
     std::cerr << "mcp-warden: " << st.error().message << "\n";

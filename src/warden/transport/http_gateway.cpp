@@ -18,6 +18,7 @@
 #include <simdjson.h>
 
 #include "warden/codec/codec.h"
+#include "warden/gateway/agent_filter.h"
 #include "warden/gateway/breaker_filter.h"
 #include "warden/gateway/intent_filter.h"
 #include "warden/gateway/policy_filter.h"
@@ -25,6 +26,7 @@
 #include "warden/gateway/upstream.h"
 #include "warden/policy/evaluator.h"
 #include "warden/transport/stdio_relay.h"
+#include "warden/util/sha256.h"
 #include "warden/util/strings.h"
 
 namespace warden::transport {
@@ -113,6 +115,7 @@ struct GwSession {
   std::deque<std::string> backlog;  // server messages with no stream to go to (bounded)
   bool dead = false;
   std::string how_ended;
+  std::string agent;  // who opened it (empty without `agents:`)
 };
 
 struct HttpGateway::Impl {
@@ -130,7 +133,7 @@ struct HttpGateway::Impl {
 
   // ---- sessions --------------------------------------------------------------------------------
 
-  Result<std::shared_ptr<GwSession>> open_session() {
+  Result<std::shared_ptr<GwSession>> open_session(const policy::AgentConfig* agent) {
     if (sessions.size() >= opts.max_sessions)
       return Error{503, fmt::format("too many sessions ({}); end some with DELETE", sessions.size())};
     auto s = std::make_shared<GwSession>(new_session_id(), opts.server->name, io);
@@ -148,6 +151,11 @@ struct HttpGateway::Impl {
     auto breaker = std::make_unique<gateway::BreakerFilter>();
     s->breaker = breaker.get();
     s->chain.add(std::move(breaker));
+    if (agent) {
+      s->agent = agent->name;
+      s->session.set_agent(agent->name);
+      s->chain.add(std::make_unique<gateway::AgentFilter>(agent->name, agent->tools));
+    }
     s->chain.add(std::make_unique<gateway::PolicyFilter>(
         std::make_unique<policy::Evaluator>(opts.policy, opts.server, *opts.clock, opts.mode_override)));
     s->chain.add(std::make_unique<gateway::IntentFilter>(s->upstream->board()));
@@ -297,6 +305,60 @@ struct HttpGateway::Impl {
     s->upstream->child().kill();
   }
 
+  // ---- identity --------------------------------------------------------------------------------
+
+  // The agent whose API key the request carries; nullptr when the policy has no `agents:` (then
+  // `ok` is true) or when the key is missing or unknown (`ok` false).
+  const policy::AgentConfig* authenticate(const http::request<http::string_body>& req, bool& ok) const {
+    const auto& agents = opts.policy->agents();
+    ok = agents.empty();
+    if (agents.empty()) return nullptr;
+    std::string_view auth = sv(req[http::field::authorization]);
+    if (auth.size() < 8 || util::to_lower(auth.substr(0, 7)) != "bearer ") return nullptr;
+    std::string digest = util::sha256_hex(auth.substr(7));
+    for (const auto& a : agents) {
+      // Constant time over the digest: the comparison leaks nothing about the stored hash.
+      unsigned char diff = a.api_key_sha256.size() == digest.size() ? 0 : 1;
+      for (size_t i = 0; i < digest.size() && i < a.api_key_sha256.size(); ++i)
+        diff |= static_cast<unsigned char>(a.api_key_sha256[i] ^ digest[i]);
+      if (diff == 0) {
+        ok = true;
+        return &a;
+      }
+    }
+    return nullptr;
+  }
+
+  std::string resource_url(const http::request<http::string_body>& req) const {
+    return fmt::format("http://{}{}", sv(req[http::field::host]), opts.path);
+  }
+
+  awaitable<void> send_unauthorized(tcp::socket& sock, const http::request<http::string_body>& req, bool keep) {
+    {
+      std::lock_guard lock(stats_mu);
+      ++stats.rejected;
+    }
+    http::response<http::string_body> res{http::status::unauthorized, 11};
+    common_headers(res);
+    res.set(http::field::www_authenticate,
+            fmt::format(R"(Bearer realm="mcp-warden", resource_metadata="http://{}/.well-known/oauth-protected-resource")",
+                        sv(req[http::field::host])));
+    res.set(http::field::content_type, "application/json");
+    res.body() = codec::make_error_response(codec::Id{codec::Id::Type::null, 0, {}}, -32600,
+                                            "mcp-warden: this gateway needs an agent API key: Authorization: Bearer <key>");
+    res.keep_alive(keep);
+    res.prepare_payload();
+    boost::system::error_code ec;
+    co_await http::async_write(sock, res, asio::redirect_error(use_awaitable, ec));
+  }
+
+  // RFC 9728 protected-resource metadata.
+  awaitable<void> send_resource_metadata(tcp::socket& sock, const http::request<http::string_body>& req, bool keep) {
+    std::string body = fmt::format(R"({{"resource":"{}","bearer_methods_supported":["header"],"resource_name":"mcp-warden gateway"}})",
+                                   resource_url(req));
+    co_await send_json(sock, http::status::ok, std::move(body), keep);
+  }
+
   // ---- HTTP ------------------------------------------------------------------------------------
 
   template <class Body>
@@ -368,7 +430,8 @@ struct HttpGateway::Impl {
     co_await asio::async_write(sock, http::make_chunk_last(), asio::redirect_error(use_awaitable, ec));
   }
 
-  awaitable<void> handle_post(tcp::socket& sock, http::request<http::string_body>& req, bool& keep) {
+  awaitable<void> handle_post(tcp::socket& sock, http::request<http::string_body>& req, bool& keep,
+                              const policy::AgentConfig* agent) {
     std::string accept = util::to_lower(sv(req[http::field::accept]));
     bool wants_sse = accept.find("text/event-stream") != std::string::npos;
     bool wants_json = accept.find("application/json") != std::string::npos || accept.find("*/*") != std::string::npos || accept.empty();
@@ -400,7 +463,13 @@ struct HttpGateway::Impl {
                             "missing Mcp-Session-Id header (start a session with an initialize request)", keep);
         co_return;
       }
-      auto opened = open_session();
+      if (agent && std::find(agent->servers.begin(), agent->servers.end(), opts.server->name) == agent->servers.end()) {
+        const std::string why = fmt::format("agent '{}' may not use server '{}' (policy agents.{}.servers)",
+                                            agent->name, opts.server->name, agent->name);
+        co_await send_error(sock, http::status::forbidden, why, keep);
+        co_return;
+      }
+      auto opened = open_session(agent);
       if (!opened) {
         co_await send_error(sock, opened.error().code == 503 ? http::status::service_unavailable : http::status::bad_gateway,
                             opened.error().message, keep);
@@ -414,6 +483,10 @@ struct HttpGateway::Impl {
         co_return;
       }
       s = it->second;
+    }
+    if (!s->agent.empty() && (!agent || agent->name != s->agent)) {
+      co_await send_error(sock, http::status::forbidden, "this session belongs to another agent", keep);
+      co_return;
     }
     auto w = std::make_shared<Waiter>(io.get_executor());
     w->sse = wants_sse && !request_keys.empty();
@@ -506,6 +579,18 @@ struct HttpGateway::Impl {
         }
       }
       std::string target(sv(req.target()));
+      if (req.method() == http::verb::get && target == "/.well-known/oauth-protected-resource") {
+        co_await send_resource_metadata(sock, req, keep);
+        if (!keep) co_return;
+        continue;
+      }
+      bool authenticated = false;
+      const policy::AgentConfig* agent = authenticate(req, authenticated);
+      if (!authenticated) {
+        co_await send_unauthorized(sock, req, keep);
+        if (!keep) co_return;
+        continue;
+      }
       if (target.substr(0, target.find('?')) != opts.path) {
         co_await send_error(sock, http::status::not_found, fmt::format("no MCP endpoint at {} (it is {})", target, opts.path), keep);
         if (!keep) co_return;
@@ -520,7 +605,7 @@ struct HttpGateway::Impl {
         continue;
       }
       if (req.method() == http::verb::post) {
-        co_await handle_post(sock, req, keep);
+        co_await handle_post(sock, req, keep, agent);
       } else if (req.method() == http::verb::get) {
         std::string sid(sv(req["Mcp-Session-Id"]));
         auto it = sessions.find(sid);
@@ -529,6 +614,8 @@ struct HttpGateway::Impl {
         } else if (it == sessions.end()) {
           co_await send_error(sock, sid.empty() ? http::status::bad_request : http::status::not_found,
                               "GET needs the Mcp-Session-Id of a live session", keep);
+        } else if (!it->second->agent.empty() && (!agent || agent->name != it->second->agent)) {
+          co_await send_error(sock, http::status::forbidden, "this session belongs to another agent", keep);
         } else if (auto old = it->second->get_stream.lock(); old && !old->closed) {
           co_await send_error(sock, http::status::conflict, "this session already has a GET stream", keep);
         } else {
@@ -549,6 +636,8 @@ struct HttpGateway::Impl {
         auto it = sessions.find(sid);
         if (it == sessions.end()) {
           co_await send_error(sock, http::status::not_found, "unknown or ended session", keep);
+        } else if (!it->second->agent.empty() && (!agent || agent->name != it->second->agent)) {
+          co_await send_error(sock, http::status::forbidden, "this session belongs to another agent", keep);
         } else {
           auto s = it->second;
           close_session(s, "was ended by the client (DELETE)");
