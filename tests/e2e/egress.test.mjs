@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import { spawn } from 'node:child_process';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { WARDEN, NODE, here, fixture, tempDir, writePolicy, wardenArgs, readAudit, runWarden, startFakePostmark } from './lib.mjs';
@@ -185,4 +186,23 @@ test('probe: canaries show the backdoored version sending an address no argument
   assert.equal(honest.code, 0, honest.stdout + honest.stderr);
   assert.match(honest.stdout, /contacted api\.postmarkapp\.com:443/);
   assert.doesNotMatch(honest.stdout, /critical/);
+});
+
+test('without user namespaces the warden says so at start and records the weaker mode', async () => {
+  const dir = tempDir();
+  const audit = path.join(dir, 'audit.jsonl');
+  const init = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'x', version: '1' } } });
+  const child = spawn(WARDEN, ['run', '--audit', audit, '--', NODE, fixture('email/server.mjs'), '1.0.15'],
+    { env: { ...process.env, MCP_WARDEN_TEST_NO_USERNS: '1' }, stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '', stdout = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stdin.write(init + '\n');
+  await new Promise((res) => { const t = setInterval(() => { if (stdout.includes('"id":1')) { clearInterval(t); res(); } }, 20); });
+  child.stdin.end();
+  await new Promise((res) => child.on('exit', res));
+  assert.match(stderr, /WARNING: user namespaces are unavailable .* NOT network-isolated/);
+  const start = readAudit(audit).find((r) => r.kind === 'lifecycle' && r.method === 'start');
+  assert.equal(start.detail.sandbox.network, 'proxy-env');
+  assert.ok(start.findings.some((f) => f.detector === 'sandbox.weaker_than_asked' && /NOT network-isolated/.test(f.message)));
 });

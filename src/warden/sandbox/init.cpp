@@ -19,7 +19,9 @@
 
 #include <cerrno>
 #include <cstring>
+#include <cstdlib>
 #include <fstream>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -240,7 +242,10 @@ int init_main(const std::vector<std::string>& args) {
   // 1. Namespaces. host: user + mount only (for the bind mounts); otherwise user + mount + net.
   bool userns = false, netns = false;
   int flags = CLONE_NEWUSER | CLONE_NEWNS | (o.network == Network::host ? 0 : CLONE_NEWNET);
-  if (::unshare(flags) == 0) {
+  // MCP_WARDEN_TEST_NO_USERNS=1 simulates a kernel without unprivileged user namespaces (tests).
+  const char* simulate = std::getenv("MCP_WARDEN_TEST_NO_USERNS");
+  bool unshared = simulate && std::string_view(simulate) == "1" ? (errno = EPERM, false) : ::unshare(flags) == 0;
+  if (unshared) {
     userns = true;
     netns = (flags & CLONE_NEWNET) != 0;
     (void)write_file("/proc/self/setgroups", "deny");

@@ -109,3 +109,27 @@ TEST(Sandbox, AMissingCommandIsAClearError) {
 
 }  // namespace
 }  // namespace warden::sandbox
+
+namespace warden::sandbox {
+namespace {
+
+TEST(Sandbox, WithoutUserNamespacesItFallsBackToTheProxyAndSaysSoLoudly) {
+  ::setenv("MCP_WARDEN_TEST_NO_USERNS", "1", 1);
+  Spec s;
+  s.init_binary = WARDEN_BINARY;
+  s.filesystem = false;
+  auto l = launch(s, {"sh", "-c", "echo proxy=$HTTPS_PROXY"});
+  ::unsetenv("MCP_WARDEN_TEST_NO_USERNS");
+  ASSERT_TRUE(l) << l.error().message;
+  EXPECT_EQ(l->network, Network::proxy_env);
+  ASSERT_FALSE(l->warnings.empty());
+  EXPECT_NE(l->warnings[0].find("NOT network-isolated"), std::string::npos) << l->warnings[0];
+  ASSERT_EQ(l->listeners.size(), 1u);  // only the proxy, on the host's loopback
+  EXPECT_EQ(l->listeners[0].name, "proxy");
+  std::string out = read_all(l->child->stdout_fd().get());
+  EXPECT_NE(out.find("proxy=http://127.0.0.1:"), std::string::npos) << out;
+  EXPECT_EQ(out.find("proxy=http://127.0.0.1:3128"), std::string::npos) << "a free host port, not 3128";
+}
+
+}  // namespace
+}  // namespace warden::sandbox
