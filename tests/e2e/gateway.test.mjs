@@ -171,3 +171,71 @@ agents:
   assert.equal(open.code, 2);
   assert.match(open.stderr, /refusing to listen on 0\.0\.0\.0:0 without authentication/);
 });
+
+test('admin API: health, metrics, sessions, quarantine, kill switch, and atomic reload (admin and SIGHUP)', async () => {
+  const dir = tempDir();
+  const policyText = (echoAction) => `version: 1
+audit: {path: ${path.join(dir, 'audit.jsonl')}}
+servers:
+  everything:
+    command: [${EVERYTHING.map((a) => JSON.stringify(a)).join(', ')}]
+    tools: {echo: {action: ${echoAction}}, "*": {action: allow}}
+`;
+  const policy = writePolicy(dir, policyText('allow'));
+  const g = spawn(WARDEN, ['gateway', '--config', policy, '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0'],
+    { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, MCP_WARDEN_ADMIN_TOKEN: 'admin-secret' } });
+  let err = '';
+  const [base, admin] = await new Promise((resolve, reject) => {
+    g.stderr.on('data', (d) => {
+      err += d;
+      const m = /listening on (http:\/\/\S+)/.exec(err), a = /admin API on (http:\/\/\S+)/.exec(err);
+      if (m && a) resolve([new URL(m[1]), a[1]]);
+    });
+    g.on('exit', (code) => reject(new Error(`gateway exited ${code}: ${err}`)));
+  });
+  const auth = { authorization: 'Bearer admin-secret' };
+  const get = (p, headers = auth) => fetch(admin + p, { headers });
+  const post = (p) => fetch(admin + p, { method: 'POST', headers: auth });
+  try {
+    assert.equal((await get('/health', {})).status, 200);
+    assert.equal((await get('/metrics', {})).status, 401);
+    const connectOnce = async () => {
+      const client = new Client({ name: 'admin-e2e', version: '1' });
+      const transport = new StreamableHTTPClientTransport(base);
+      await client.connect(transport);
+      return { client, transport };
+    };
+    const a = await connectOnce();
+    await a.client.callTool({ name: 'echo', arguments: { message: 'x' } });
+    const sessions = await (await get('/sessions')).json();
+    assert.ok(sessions.some((s) => s.id === a.transport.sessionId && s.upstream === 'up'));
+    const metrics = await (await get('/metrics')).text();
+    assert.match(metrics, /mcp_warden_sessions_open \d+/);
+    assert.match(metrics, /mcp_warden_messages_total\{decision="forwarded"\} [1-9]/);
+    assert.match(metrics, /mcp_warden_request_seconds_count [1-9]/);
+    assert.equal((await post(`/sessions/${a.transport.sessionId}/quarantine`)).status, 200);
+    await assert.rejects(a.client.callTool({ name: 'echo', arguments: { message: 'y' } }), /quarantined by mcp-warden: quarantined by an operator/);
+    await a.client.close();
+    assert.equal((await post('/kill-switch')).status, 200);
+    await assert.rejects(connectOnce(), /kill switch/);
+    assert.equal((await post('/release')).status, 200);
+    // A broken policy is refused and the old one stays.
+    fs.writeFileSync(policy, 'version: 1\nservers:\n  everything:\n    tols: {}\n');
+    const bad = await post('/reload');
+    assert.equal(bad.status, 422);
+    assert.match(await bad.text(), /unknown key 'tols'.*previous policy stays/);
+    const b = await connectOnce();
+    await b.client.callTool({ name: 'echo', arguments: { message: 'still allowed' } });
+    await b.client.close();
+    // SIGHUP reloads a good policy: new sessions get it.
+    fs.writeFileSync(policy, policyText('deny'));
+    g.kill('SIGHUP');
+    await new Promise((r) => { const t = setInterval(() => { if (/policy reloaded/.test(err)) { clearInterval(t); r(); } }, 20); });
+    const c = await connectOnce();
+    await assert.rejects(c.client.callTool({ name: 'echo', arguments: { message: 'now denied' } }), /denied by the policy/);
+    await c.client.close();
+  } finally {
+    g.kill('SIGTERM');
+    await new Promise((r) => g.on('exit', r));
+  }
+});

@@ -1,5 +1,10 @@
 // `mcp-warden gateway --config FILE`: the Streamable HTTP gateway (transport/http_gateway.h).
+#include <fcntl.h>
 #include <signal.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <random>
 
 #include <iostream>
 #include <thread>
@@ -10,6 +15,7 @@
 #include "warden/audit/audit_log.h"
 #include "warden/cli/cli.h"
 #include "warden/cli/commands.h"
+#include "warden/supply/registry.h"
 #include "warden/transport/http_gateway.h"
 
 namespace warden::cli {
@@ -17,7 +23,7 @@ namespace warden::cli {
 namespace {
 
 struct GatewayOptions {
-  std::string config, server, audit, mode, listen, state_dir;
+  std::string config, server, audit, mode, listen, state_dir, admin;
   int upstream_timeout_ms = 300000;
 };
 
@@ -49,7 +55,6 @@ int gateway(const GatewayOptions& o) {
     if (line.rfind("gateway", 0) != 0 && line.rfind("agents", 0) != 0)
       std::cerr << "mcp-warden: warning: " << line << "\n";
   policy::GatewayConfig gc = pol->gateway().value_or(policy::GatewayConfig{});
-  if (pol->gateway()) std::cerr << "mcp-warden: warning: gateway.admin is not served yet (no admin API)\n";
 
   std::optional<policy::Mode> mode_override;
   if (o.mode == "monitor") mode_override = policy::Mode::monitor;
@@ -83,6 +88,29 @@ int gateway(const GatewayOptions& o) {
   ho.alerter = alerter.get();
   ho.clock = &clock;
   ho.upstream_timeout_ms = o.upstream_timeout_ms;
+  ho.policy_path = o.config;
+  ho.admin_listen = !o.admin.empty() ? o.admin : pol->gateway() ? gc.admin : "";
+  std::string token_note;
+  if (!ho.admin_listen.empty()) {
+    if (const char* t = std::getenv("MCP_WARDEN_ADMIN_TOKEN"); t && *t) {
+      ho.admin_token = t;
+      token_note = "from MCP_WARDEN_ADMIN_TOKEN";
+    } else {
+      std::random_device rd;
+      ho.admin_token = fmt::format("{:08x}{:08x}{:08x}{:08x}", rd(), rd(), rd(), rd());
+      std::string dir = o.state_dir.empty() ? supply::default_state_dir() : o.state_dir;
+      std::filesystem::create_directories(dir);
+      std::string file = dir + "/admin-token";
+      int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+      if (fd < 0 || ::write(fd, ho.admin_token.data(), ho.admin_token.size()) != static_cast<ssize_t>(ho.admin_token.size())) {
+        std::cerr << "mcp-warden: cannot write the admin token to " << file << "; set MCP_WARDEN_ADMIN_TOKEN\n";
+        if (fd >= 0) ::close(fd);
+        return k_exit_usage;
+      }
+      ::close(fd);
+      token_note = "in " + file;
+    }
+  }
   // No `agents:` means no authentication, which is only acceptable on loopback.
   std::string listen_host = ho.listen.substr(0, ho.listen.rfind(':'));
   bool loopback = listen_host == "127.0.0.1" || listen_host == "localhost" || listen_host == "[::1]" || listen_host == "::1";
@@ -100,10 +128,16 @@ int gateway(const GatewayOptions& o) {
   std::cerr << fmt::format("mcp-warden gateway: listening on http://{}:{}{} (server '{}', audit {})\n", host, gw.port(),
                            ho.path, server->name, audit_path)
             << std::flush;
+  if (gw.admin_port())
+    std::cerr << fmt::format("mcp-warden gateway: admin API on http://{}:{} (token {})\n",
+                             ho.admin_listen.substr(0, ho.admin_listen.rfind(':')), gw.admin_port(), token_note)
+              << std::flush;
   std::thread signals([&] {
     int sig = 0;
-    while (sigwait(&mask, &sig) == 0)
-      if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP) break;
+    while (sigwait(&mask, &sig) == 0) {
+      if (sig == SIGHUP) gw.reload();  // atomic: a broken policy keeps the old one
+      if (sig == SIGINT || sig == SIGTERM) break;
+    }
     gw.stop();
   });
   gw.run();
@@ -129,7 +163,8 @@ Command add_gateway_command(CLI::App& root) {
   app->add_option("--audit", opts->audit, "Audit log path (overrides the policy's audit.path)");
   app->add_option("--mode", opts->mode, "enforce | monitor")->check(CLI::IsMember({"enforce", "monitor"}));
   app->add_option("--listen", opts->listen, "HOST:PORT (overrides gateway.listen; port 0: any free port)");
-  app->add_option("--state-dir", opts->state_dir, "Where the egress CA lives");
+  app->add_option("--state-dir", opts->state_dir, "Where the egress CA and the admin token live");
+  app->add_option("--admin", opts->admin, "Admin API HOST:PORT (overrides gateway.admin; default: none without a gateway: section)");
   app->add_option("--upstream-timeout-ms", opts->upstream_timeout_ms, "How long a request may wait for its answer (default 300000)")
       ->check(CLI::Range(100, 3600000));
   return {app, [opts](const std::vector<std::string>&) { return gateway(*opts); }};

@@ -119,11 +119,19 @@ struct GwSession {
 };
 
 struct HttpGateway::Impl {
-  explicit Impl(HttpGatewayOptions o) : opts(std::move(o)), acceptor(io) {}
+  explicit Impl(HttpGatewayOptions o) : opts(std::move(o)), acceptor(io), admin_acceptor(io) {}
 
   HttpGatewayOptions opts;
   asio::io_context io{1};
-  tcp::acceptor acceptor;
+  tcp::acceptor acceptor, admin_acceptor;
+  uint16_t admin_bound = 0;
+  bool kill_switch = false;
+  // Metrics (I/O thread only): POST latency histogram and message counts of closed sessions.
+  static constexpr double k_buckets[] = {0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30};
+  uint64_t latency_counts[std::size(k_buckets) + 1] = {};
+  double latency_sum = 0;
+  uint64_t latency_n = 0;
+  gateway::ProcessorStats closed_totals;
   std::string listen_host;
   uint16_t bound_port = 0;
   std::map<std::string, std::shared_ptr<GwSession>> sessions;
@@ -134,6 +142,7 @@ struct HttpGateway::Impl {
   // ---- sessions --------------------------------------------------------------------------------
 
   Result<std::shared_ptr<GwSession>> open_session(const policy::AgentConfig* agent) {
+    if (kill_switch) return Error{503, "the gateway's kill switch is on: no new sessions (admin POST /release)"};
     if (sessions.size() >= opts.max_sessions)
       return Error{503, fmt::format("too many sessions ({}); end some with DELETE", sessions.size())};
     auto s = std::make_shared<GwSession>(new_session_id(), opts.server->name, io);
@@ -199,6 +208,10 @@ struct HttpGateway::Impl {
     s->processor->on_server_exit(how, out);
     route(s, out);
     s->processor->lifecycle("stop", fmt::format(R"({{"how":"{}"}})", how));
+    const auto& ps = s->processor->stats();
+    closed_totals.forwarded += ps.forwarded;
+    closed_totals.blocked += ps.blocked;
+    closed_totals.invalid += ps.invalid;
     for (auto& [k, w] : s->by_id) w->wake.cancel();
     if (auto g = s->get_stream.lock()) {
       g->closed = true;
@@ -605,7 +618,9 @@ struct HttpGateway::Impl {
         continue;
       }
       if (req.method() == http::verb::post) {
+        auto t0 = std::chrono::steady_clock::now();
         co_await handle_post(sock, req, keep, agent);
+        observe_latency(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
       } else if (req.method() == http::verb::get) {
         std::string sid(sv(req["Mcp-Session-Id"]));
         auto it = sessions.find(sid);
@@ -658,6 +673,177 @@ struct HttpGateway::Impl {
     }
   }
 
+  // ---- admin API and metrics -------------------------------------------------------------------
+
+  void observe_latency(double seconds) {
+    size_t i = 0;
+    while (i < std::size(k_buckets) && seconds > k_buckets[i]) ++i;
+    ++latency_counts[i];
+    latency_sum += seconds;
+    ++latency_n;
+  }
+
+  void quarantine_session(const std::shared_ptr<GwSession>& s, const std::string& reason) {
+    if (s->breaker->tripped()) return;
+    s->breaker->trip(reason, 0);
+    s->processor->lifecycle("quarantine", fmt::format(R"({{"reason":"{}","by":"admin"}})", reason));
+    std::lock_guard lock(stats_mu);
+    ++stats.quarantines;
+    s->upstream->child().kill();
+  }
+
+  Status reload_policy() {
+    std::shared_ptr<const policy::Policy> fresh;
+    try {
+      fresh = policy::load_policy_file(opts.policy_path);
+    } catch (const policy::LoadError& e) {
+      std::lock_guard lock(stats_mu);
+      ++stats.reload_failures;
+      return Error{2, std::string(e.what()) + " (the previous policy stays in force)"};
+    }
+    const policy::ServerPolicy* server = fresh->find_server(opts.server->name);
+    if (!server || server->command.empty()) {
+      std::lock_guard lock(stats_mu);
+      ++stats.reload_failures;
+      return Error{2, fmt::format("{} has no server entry '{}' with a command (the previous policy stays in force)",
+                                  opts.policy_path, opts.server->name)};
+    }
+    retired.push_back(opts.policy);  // live sessions keep pointers into it
+    opts.policy = fresh;
+    opts.server = server;
+    opts.command = server->command;
+    std::lock_guard lock(stats_mu);
+    ++stats.reloads;
+    return Ok{};
+  }
+  std::vector<std::shared_ptr<const policy::Policy>> retired;
+
+  std::string metrics_text() {
+    gateway::ProcessorStats t = closed_totals;
+    size_t dead = 0;
+    for (const auto& [id, s] : sessions) {
+      t.forwarded += s->processor->stats().forwarded;
+      t.blocked += s->processor->stats().blocked;
+      t.invalid += s->processor->stats().invalid;
+      dead += s->dead ? 1 : 0;
+    }
+    HttpGatewayStats st;
+    {
+      std::lock_guard lock(stats_mu);
+      st = stats;
+    }
+    std::string m;
+    auto counter = [&](const char* name, const char* help, uint64_t v, const char* type = "counter") {
+      m += fmt::format("# HELP {} {}\n# TYPE {} {}\n{} {}\n", name, help, name, type, name, v);
+    };
+    counter("mcp_warden_sessions_open", "Sessions open now", sessions.size(), "gauge");
+    counter("mcp_warden_sessions_opened_total", "Sessions opened", st.sessions_opened);
+    counter("mcp_warden_upstreams_down", "Sessions whose upstream is gone (quarantined or exited)", dead, "gauge");
+    counter("mcp_warden_http_requests_total", "HTTP requests to the MCP endpoint", st.http_requests);
+    counter("mcp_warden_http_rejected_total", "HTTP requests refused (auth, origin, session, size)", st.rejected);
+    counter("mcp_warden_quarantines_total", "Sessions quarantined from the admin API", st.quarantines);
+    counter("mcp_warden_policy_reloads_total", "Successful policy reloads", st.reloads);
+    counter("mcp_warden_policy_reload_failures_total", "Refused policy reloads (the old policy stayed)", st.reload_failures);
+    counter("mcp_warden_kill_switch", "1 while the kill switch refuses new sessions", kill_switch ? 1 : 0, "gauge");
+    m += "# HELP mcp_warden_messages_total JSON-RPC messages by decision\n# TYPE mcp_warden_messages_total counter\n";
+    m += fmt::format("mcp_warden_messages_total{{decision=\"forwarded\"}} {}\n", t.forwarded);
+    m += fmt::format("mcp_warden_messages_total{{decision=\"blocked\"}} {}\n", t.blocked);
+    m += fmt::format("mcp_warden_messages_total{{decision=\"invalid\"}} {}\n", t.invalid);
+    m += "# HELP mcp_warden_request_seconds Time from an HTTP POST to its answer\n# TYPE mcp_warden_request_seconds histogram\n";
+    uint64_t cum = 0;
+    for (size_t i = 0; i < std::size(k_buckets); ++i) {
+      cum += latency_counts[i];
+      m += fmt::format("mcp_warden_request_seconds_bucket{{le=\"{}\"}} {}\n", k_buckets[i], cum);
+    }
+    cum += latency_counts[std::size(k_buckets)];
+    m += fmt::format("mcp_warden_request_seconds_bucket{{le=\"+Inf\"}} {}\n", cum);
+    m += fmt::format("mcp_warden_request_seconds_sum {}\nmcp_warden_request_seconds_count {}\n", latency_sum, latency_n);
+    return m;
+  }
+
+  awaitable<void> handle_admin(tcp::socket sock) {
+    beast::flat_buffer buf;
+    for (;;) {
+      http::request<http::string_body> req;
+      boost::system::error_code ec;
+      co_await http::async_read(sock, buf, req, asio::redirect_error(use_awaitable, ec));
+      if (ec) co_return;
+      bool keep = req.keep_alive();
+      std::string target(sv(req.target()));
+      auto reply = [&](http::status st, std::string body, const char* type = "application/json") {
+        auto res = std::make_shared<http::response<http::string_body>>(st, 11);
+        common_headers(*res);
+        res->set(http::field::content_type, type);
+        res->body() = std::move(body);
+        res->keep_alive(keep);
+        res->prepare_payload();
+        return res;
+      };
+      std::shared_ptr<http::response<http::string_body>> res;
+      std::string_view auth = sv(req[http::field::authorization]);
+      bool authorized = !opts.admin_token.empty() && auth.size() == 7 + opts.admin_token.size() &&
+                        util::sha256_hex(auth.substr(7)) == util::sha256_hex(opts.admin_token) &&
+                        util::to_lower(auth.substr(0, 7)) == "bearer ";
+      if (target == "/health") {
+        res = reply(http::status::ok, fmt::format(R"({{"status":"ok","sessions":{},"kill_switch":{}}})", sessions.size(),
+                                                  kill_switch ? "true" : "false"));
+      } else if (!authorized) {
+        res = reply(http::status::unauthorized, R"({"error":"admin API: Authorization: Bearer <admin token> required"})");
+        res->set(http::field::www_authenticate, R"(Bearer realm="mcp-warden-admin")");
+      } else if (target == "/metrics" && req.method() == http::verb::get) {
+        res = reply(http::status::ok, metrics_text(), "text/plain; version=0.0.4");
+      } else if (target == "/sessions" && req.method() == http::verb::get) {
+        std::string body = "[";
+        bool first = true;
+        for (const auto& [id, s] : sessions) {
+          body += fmt::format(R"({}{{"id":"{}","agent":"{}","server":"{}","pid":{},"quarantined":{},"upstream":"{}"}})",
+                              first ? "" : ",", id, s->agent, s->session.server(), s->upstream->child().pid(),
+                              s->breaker->tripped() ? "true" : "false", s->dead ? "down" : "up");
+          first = false;
+        }
+        res = reply(http::status::ok, body + "]");
+      } else if (target.rfind("/sessions/", 0) == 0 && target.size() > 21 &&
+                 target.substr(target.size() - 11) == "/quarantine" && req.method() == http::verb::post) {
+        std::string id = target.substr(10, target.size() - 21);
+        auto it = sessions.find(id);
+        if (it == sessions.end()) {
+          res = reply(http::status::not_found, R"({"error":"no such session"})");
+        } else {
+          quarantine_session(it->second, "quarantined by an operator (admin API)");
+          res = reply(http::status::ok, R"({"quarantined":true})");
+        }
+      } else if (target == "/kill-switch" && req.method() == http::verb::post) {
+        kill_switch = true;
+        auto all = sessions;
+        for (auto& [id, s] : all) quarantine_session(s, "the gateway's kill switch was thrown");
+        res = reply(http::status::ok, fmt::format(R"({{"kill_switch":true,"quarantined":{}}})", all.size()));
+      } else if (target == "/release" && req.method() == http::verb::post) {
+        kill_switch = false;
+        res = reply(http::status::ok, R"({"kill_switch":false})");
+      } else if (target == "/reload" && req.method() == http::verb::post) {
+        auto st = reload_policy();
+        res = st.ok() ? reply(http::status::ok, R"({"reloaded":true})")
+                      : reply(http::status::unprocessable_entity,
+                              codec::make_error_response(codec::Id{codec::Id::Type::null, 0, {}}, -32600, st.error().message));
+      } else {
+        res = reply(http::status::not_found,
+                    R"({"error":"admin endpoints: GET /health /metrics /sessions; POST /sessions/ID/quarantine /kill-switch /release /reload"})");
+      }
+      co_await http::async_write(sock, *res, asio::redirect_error(use_awaitable, ec));
+      if (ec || !keep) co_return;
+    }
+  }
+
+  awaitable<void> admin_accept_loop() {
+    for (;;) {
+      boost::system::error_code ec;
+      tcp::socket sock = co_await admin_acceptor.async_accept(asio::redirect_error(use_awaitable, ec));
+      if (ec == asio::error::operation_aborted) co_return;
+      if (ec) continue;
+      asio::co_spawn(io, handle_admin(std::move(sock)), asio::detached);
+    }
+  }
+
   awaitable<void> accept_loop() {
     for (;;) {
       boost::system::error_code ec;
@@ -692,7 +878,31 @@ Status HttpGateway::listen() {
   if (ec) return Error{2, fmt::format("cannot listen on {}: {}", im.opts.listen, ec.message())};
   im.bound_port = im.acceptor.local_endpoint().port();
   im.listen_host = addr.is_loopback() ? "127.0.0.1" : host;
+  if (!im.opts.admin_listen.empty()) {
+    auto acolon = im.opts.admin_listen.rfind(':');
+    std::string ahost = acolon == std::string::npos ? "" : im.opts.admin_listen.substr(0, acolon);
+    auto aaddr = asio::ip::make_address(ahost == "localhost" ? "127.0.0.1" : ahost, ec);
+    if (ec || acolon == std::string::npos)
+      return Error{2, fmt::format("gateway.admin '{}' must be IP:PORT", im.opts.admin_listen)};
+    tcp::endpoint aep(aaddr, static_cast<uint16_t>(std::atoi(im.opts.admin_listen.c_str() + acolon + 1)));
+    im.admin_acceptor.open(aep.protocol(), ec);
+    if (!ec) im.admin_acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec) im.admin_acceptor.bind(aep, ec);
+    if (!ec) im.admin_acceptor.listen(64, ec);
+    if (ec) return Error{2, fmt::format("cannot listen on {} (admin): {}", im.opts.admin_listen, ec.message())};
+    im.admin_bound = im.admin_acceptor.local_endpoint().port();
+  }
   return Ok{};
+}
+
+uint16_t HttpGateway::admin_port() const { return m_impl->admin_bound; }
+
+void HttpGateway::reload() {
+  asio::post(m_impl->io, [im = m_impl.get()] {
+    auto st = im->reload_policy();
+    if (st.ok()) std::fprintf(stderr, "mcp-warden gateway: policy reloaded from %s (new sessions use it)\n", im->opts.policy_path.c_str());
+    else std::fprintf(stderr, "mcp-warden gateway: reload refused: %s\n", st.error().message.c_str());
+  });
 }
 
 uint16_t HttpGateway::port() const { return m_impl->bound_port; }
@@ -700,6 +910,7 @@ uint16_t HttpGateway::port() const { return m_impl->bound_port; }
 void HttpGateway::run() {
   Impl& im = *m_impl;
   asio::co_spawn(im.io, im.accept_loop(), asio::detached);
+  if (im.admin_bound) asio::co_spawn(im.io, im.admin_accept_loop(), asio::detached);
   im.io.run();
   // Stopped: end every session (its upstream is killed, pending requests recorded).
   auto sessions = im.sessions;

@@ -45,10 +45,15 @@ struct HttpGatewayOptions {
   int upstream_timeout_ms = 300000;  // a request the upstream does not answer in time gets an error
   size_t max_sessions = 1024;
   size_t max_body_bytes = 16u << 20;
+  // The admin API (health, metrics, sessions, quarantine, kill switch, reload) on its own listener;
+  // empty: none. Every endpoint but /health needs `Authorization: Bearer <admin_token>`.
+  std::string admin_listen, admin_token;
+  std::string policy_path;  // for reload (admin POST /reload, SIGHUP via reload())
 };
 
 struct HttpGatewayStats {
-  uint64_t sessions_opened = 0, sessions_open = 0, http_requests = 0, rejected = 0;
+  uint64_t sessions_opened = 0, sessions_open = 0, http_requests = 0, rejected = 0, quarantines = 0,
+           reloads = 0, reload_failures = 0;
 };
 
 class HttpGateway {
@@ -61,6 +66,10 @@ public:
   // Binds the listener (errors: bad address, port in use).
   Status listen();
   uint16_t port() const;
+  uint16_t admin_port() const;  // 0 without an admin listener
+  // Reloads the policy file atomically for new sessions (a broken file keeps the old policy; the
+  // error says why). Thread-safe: runs on the I/O thread.
+  void reload();
   // Serves until stop() (from any thread or a signal handler's eventfd) and closes every session.
   void run();
   void stop();
