@@ -239,3 +239,36 @@ servers:
     await new Promise((r) => g.on('exit', r));
   }
 });
+
+test('SSE events carry ids and a dropped stream resumes with Last-Event-ID', async () => {
+  const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+  const init = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } });
+  const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body: init });
+  const sid = r.headers.get('mcp-session-id');
+  await r.json();
+  const h = { ...headers, 'mcp-session-id': sid, 'mcp-protocol-version': '2025-06-18' };
+  await fetch(url, { method: 'POST', headers: h, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) });
+  // A long call with progress, answered as SSE; read the first event, then drop the connection.
+  const ctrl = new AbortController();
+  const call = JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'trigger-long-running-operation', arguments: { duration: 0.6, steps: 3 }, _meta: { progressToken: 'p1' } } });
+  const res = await fetch(url, { method: 'POST', headers: h, body: call, signal: ctrl.signal });
+  assert.equal(res.headers.get('content-type'), 'text/event-stream');
+  const reader = res.body.getReader();
+  let text = '';
+  while (!/\n\n/.test(text)) text += new TextDecoder().decode((await reader.read()).value);
+  const firstId = /^id: (\d+)$/m.exec(text)[1];
+  assert.match(text, /notifications\/progress/);
+  ctrl.abort();
+  // Resume: what followed on that stream, up to the response, arrives on a GET with Last-Event-ID.
+  const resumed = await fetch(url, { method: 'GET', headers: { accept: 'text/event-stream', 'mcp-session-id': sid, 'last-event-id': firstId } });
+  assert.equal(resumed.status, 200);
+  const r2 = resumed.body.getReader();
+  let rest = '';
+  const deadline = Date.now() + 10000;
+  while (!/"id":7/.test(rest) && Date.now() < deadline) rest += new TextDecoder().decode((await r2.read()).value);
+  assert.match(rest, /"id":7,"result"|"result".*"id":7/, rest);
+  const ids = [...rest.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]));
+  assert.ok(ids.length >= 1 && ids.every((i) => i > Number(firstId)), `ids after ${firstId}: ${ids}`);
+  await r2.cancel();
+  await fetch(url, { method: 'DELETE', headers: { 'mcp-session-id': sid } });
+});

@@ -86,13 +86,28 @@ struct Waiter {
   explicit Waiter(asio::any_io_executor ex) : wake(ex) { wake.expires_at(asio::steady_timer::time_point::max()); }
   asio::steady_timer wake;
   std::deque<std::string> messages;  // JSON lines to send
+  std::deque<uint64_t> event_ids;    // their SSE event ids (0: none)
   std::set<std::string> awaiting;    // id keys of requests not yet answered
   bool sse = false;
   bool closed = false;
-  void push(std::string m) {
+  int stream = 0;                    // SSE stream number within the session
+  std::weak_ptr<Waiter> successor;   // the connection that resumed this stream (Last-Event-ID)
+  void push(std::string m, uint64_t event_id = 0) {
     messages.push_back(std::move(m));
+    event_ids.push_back(event_id);
     wake.cancel();
   }
+  void pop() {
+    messages.pop_front();
+    event_ids.pop_front();
+  }
+};
+
+// An SSE event kept for resumption.
+struct SentEvent {
+  uint64_t id = 0;
+  int stream = 0;
+  std::string data;
 };
 
 struct GwSession {
@@ -116,6 +131,11 @@ struct GwSession {
   bool dead = false;
   std::string how_ended;
   std::string agent;  // who opened it (empty without `agents:`)
+  // SSE resumption: every event on a stream gets a session-wide id; the last 1000 are kept.
+  uint64_t next_event = 0;
+  int next_stream = 0;
+  std::deque<SentEvent> history;
+  std::map<int, std::weak_ptr<Waiter>> streams;
 };
 
 struct HttpGateway::Impl {
@@ -229,6 +249,23 @@ struct HttpGateway::Impl {
     stats.sessions_open = sessions.size();
   }
 
+  // Hands a message to a waiter; on SSE streams it gets an event id and is kept for resumption,
+  // and a stream whose client reconnected with Last-Event-ID passes it on to the new connection.
+  void deliver(const std::shared_ptr<GwSession>& s, std::shared_ptr<Waiter> w, std::string line) {
+    uint64_t id = 0;
+    if (w->sse) {
+      id = ++s->next_event;
+      s->history.push_back({id, w->stream, line});
+      if (s->history.size() > 1000) s->history.pop_front();
+    }
+    while (w->closed) {
+      auto next = w->successor.lock();
+      if (!next) break;
+      w = next;
+    }
+    w->push(std::move(line), id);
+  }
+
   // Lines the processor produced: to the server's stdin, or to the client's waiting POST / stream.
   void route(const std::shared_ptr<GwSession>& s, gateway::Output& out) {
     if (!out.to_server.empty() && !s->dead) {
@@ -248,13 +285,13 @@ struct HttpGateway::Impl {
           auto w = it->second;
           s->by_id.erase(it);
           w->awaiting.erase(*key);
-          w->push(std::move(line));
+          deliver(s, w, std::move(line));
           continue;
         }
       }
       // A notification or a server request: the newest SSE POST, else the GET stream, else kept.
-      if (auto w = s->sse_post.lock(); w && !w->closed) w->push(std::move(line));
-      else if (auto g = s->get_stream.lock(); g && !g->closed) g->push(std::move(line));
+      if (auto w = s->sse_post.lock(); w && !w->closed) deliver(s, w, std::move(line));
+      else if (auto g = s->get_stream.lock(); g && !g->closed) deliver(s, g, std::move(line));
       else if (s->backlog.size() < 1000) s->backlog.push_back(std::move(line));
     }
     out.to_client.clear();
@@ -420,8 +457,9 @@ struct HttpGateway::Impl {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(opts.upstream_timeout_ms);
     for (;;) {
       while (!w->messages.empty()) {
-        std::string ev = "event: message\ndata: " + w->messages.front() + "\n\n";
-        w->messages.pop_front();
+        std::string ev = w->event_ids.front() ? fmt::format("id: {}\n", w->event_ids.front()) : std::string();
+        ev += "event: message\ndata: " + w->messages.front() + "\n\n";
+        w->pop();
         co_await asio::async_write(sock, http::make_chunk(asio::buffer(ev)), asio::redirect_error(use_awaitable, ec));
         if (ec) co_return;
       }
@@ -503,6 +541,10 @@ struct HttpGateway::Impl {
     }
     auto w = std::make_shared<Waiter>(io.get_executor());
     w->sse = wants_sse && !request_keys.empty();
+    if (w->sse) {
+      w->stream = ++s->next_stream;
+      s->streams[w->stream] = w;
+    }
     for (const auto& k : request_keys) {
       w->awaiting.insert(k);
       s->by_id[k] = w;
@@ -631,17 +673,38 @@ struct HttpGateway::Impl {
                               "GET needs the Mcp-Session-Id of a live session", keep);
         } else if (!it->second->agent.empty() && (!agent || agent->name != it->second->agent)) {
           co_await send_error(sock, http::status::forbidden, "this session belongs to another agent", keep);
-        } else if (auto old = it->second->get_stream.lock(); old && !old->closed) {
+        } else if (auto old = it->second->get_stream.lock(); old && !old->closed && sv(req["Last-Event-ID"]).empty()) {
           co_await send_error(sock, http::status::conflict, "this session already has a GET stream", keep);
         } else {
           auto s = it->second;
           auto w = std::make_shared<Waiter>(io.get_executor());
           w->sse = true;
-          while (!s->backlog.empty()) {
-            w->messages.push_back(std::move(s->backlog.front()));
-            s->backlog.pop_front();
+          std::string last(sv(req["Last-Event-ID"]));
+          uint64_t last_id = 0;
+          auto known = std::find_if(s->history.begin(), s->history.end(), [&](const SentEvent& e) {
+            return !last.empty() && std::to_string(e.id) == last && (last_id = e.id) != 0;
+          });
+          if (known != s->history.end()) {
+            // Resumption: replay what followed on that stream, and take it over.
+            w->stream = known->stream;
+            for (const auto& e : s->history)
+              if (e.stream == w->stream && e.id > last_id) w->push(e.data, e.id);
+            if (auto old = s->streams[w->stream].lock()) {
+              old->successor = w;
+              old->closed = true;  // the client left it; this connection carries it on
+              old->wake.cancel();
+              if (s->get_stream.lock() == old) s->get_stream = w;
+            }
+            if (!s->get_stream.lock() || s->get_stream.lock()->closed) s->get_stream = w;
+          } else {
+            w->stream = ++s->next_stream;
+            while (!s->backlog.empty()) {
+              deliver(s, w, std::move(s->backlog.front()));
+              s->backlog.pop_front();
+            }
+            s->get_stream = w;
           }
-          s->get_stream = w;
+          s->streams[w->stream] = w;
           co_await stream_sse(sock, w, s, false);
           w->closed = true;
           co_return;
