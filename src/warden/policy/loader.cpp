@@ -1259,10 +1259,10 @@ private:
              "the call now");
     }
     if (m_policy->m_gateway)
-      ne.emplace_back("gateway: parsed, not yet enforced (the HTTP gateway is not built yet)");
+      ne.emplace_back("gateway: used by `mcp-warden gateway` only; `run` ignores it");
     if (!m_policy->m_agents.empty())
       ne.emplace_back(
-          "agents: parsed, not yet enforced (agent identities arrive with the HTTP gateway)");
+          "agents: used by `mcp-warden gateway` only (API keys); `run` ignores it");
   }
 
   std::string m_file;

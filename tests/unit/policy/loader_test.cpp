@@ -472,9 +472,8 @@ agents:
                 "arrive with the HTTP gateway; a rule with action: approve refuses the call now)",
                 "servers.remote.url: parsed, not yet enforced (remote upstreams arrive with the "
                 "HTTP gateway)",
-                "gateway: parsed, not yet enforced (the HTTP gateway is not built yet)",
-                "agents: parsed, not yet enforced (agent identities arrive with the HTTP "
-                "gateway)"}));
+                "gateway: used by `mcp-warden gateway` only; `run` ignores it",
+                "agents: used by `mcp-warden gateway` only (API keys); `run` ignores it"}));
   // NOLINTEND(bugprone-suspicious-missing-comma)
 }
 
