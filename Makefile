@@ -1,7 +1,7 @@
 # mcp-warden: the two commands a newcomer needs are `make demo` and `make test`.
 # Both run scripts/setup.sh first, which installs every Debian and npm dependency (idempotent).
 JOBS ?= $(shell nproc)
-.PHONY: all setup build build-asan test unit e2e demo bench format tidy clean
+.PHONY: all setup build build-asan test unit e2e conformance demo bench format tidy clean
 
 all: build
 
@@ -26,6 +26,11 @@ unit: build-asan
 
 e2e: build-asan
 	WARDEN_BIN=$(CURDIR)/build-asan/mcp-warden bash tests/e2e/run.sh
+
+# The official MCP conformance suite (server mode) through `mcp-warden gateway`, and directly
+# against the same fixture for comparison (tests/conformance/run.sh).
+conformance: build-asan
+	WARDEN_BIN=$(CURDIR)/build-asan/mcp-warden bash tests/conformance/run.sh
 
 demo: build
 	bash scripts/demo.sh

