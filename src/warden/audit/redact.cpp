@@ -87,7 +87,7 @@ public:
     m_compiled = m_set.Compile() && m_set_to_pattern.size() == std::size(k_patterns);
   }
 
-  std::string redact(std::string_view text, int* count) const {
+  std::string redact(std::string_view text, int* count, std::vector<std::string>* kinds) const {
     std::string out(text);
     int n = 0;
     std::vector<int> hits;
@@ -107,8 +107,12 @@ public:
       std::sort(hits.begin(), hits.end()); // apply in table order
       for (int i : hits) {
         const auto& p = k_patterns[static_cast<size_t>(i)];
+        int replaced = 0;
         if (m_res[static_cast<size_t>(i)]->ok())
-          n += RE2::GlobalReplace(&out, *m_res[static_cast<size_t>(i)], p.rewrite);
+          replaced = RE2::GlobalReplace(&out, *m_res[static_cast<size_t>(i)], p.rewrite);
+        n += replaced;
+        if (kinds && replaced > 0 && (kinds->empty() || kinds->back() != p.kind))
+          kinds->emplace_back(p.kind);
       }
     }
     if (count) *count = n;
@@ -132,8 +136,8 @@ const Redactor& redactor() {
 
 } // namespace
 
-std::string redact_secrets(std::string_view text, int* count) {
-  return redactor().redact(text, count);
+std::string redact_secrets(std::string_view text, int* count, std::vector<std::string>* kinds) {
+  return redactor().redact(text, count, kinds);
 }
 
 const std::vector<std::string>& redaction_kinds() {

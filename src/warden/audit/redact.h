@@ -19,7 +19,9 @@ namespace warden::audit {
 
 // Returns `text` with every recognized secret replaced. If `count` is given it receives the number
 // of replacements made (0 when the text was returned unchanged). Thread-safe.
-std::string redact_secrets(std::string_view text, int* count = nullptr);
+// If `kinds` is given it receives the kinds replaced, in table order, each once.
+std::string redact_secrets(std::string_view text, int* count = nullptr,
+                           std::vector<std::string>* kinds = nullptr);
 
 // The kind names above, in the order the patterns are applied (for docs and tests).
 const std::vector<std::string>& redaction_kinds();

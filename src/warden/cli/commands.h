@@ -27,5 +27,6 @@ Command add_demo_command(CLI::App& root);
 Command add_probe_command(CLI::App& root);
 Command add_gateway_command(CLI::App& root);
 Command add_check_tools_command(CLI::App& root);
+Command add_pins_command(CLI::App& root);
 
 }  // namespace warden::cli

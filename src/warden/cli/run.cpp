@@ -14,8 +14,12 @@
 #include "warden/cli/cli.h"
 #include "warden/cli/commands.h"
 #include "warden/audit/forensics.h"
+#include "warden/detect/metadata_scanner.h"
+#include "warden/detect/pin_store.h"
 #include "warden/gateway/breaker_filter.h"
 #include "warden/gateway/intent_filter.h"
+#include "warden/gateway/metadata_filter.h"
+#include "warden/gateway/result_filter.h"
 #include "warden/gateway/policy_filter.h"
 #include "warden/gateway/upstream.h"
 #include "warden/gateway/processor.h"
@@ -147,6 +151,25 @@ int run(const RunOptions& o, const std::vector<std::string>& command) {
     return k_exit_usage;
   }
   gateway::Upstream& up = **upstream;
+
+  // Runtime detectors and definition pins (docs/detectors.md): a store that cannot be opened
+  // stops the run rather than letting definitions pass unpinned.
+  auto scanner = detect::MetadataScanner::with_default_rules();
+  if (!scanner) {
+    std::cerr << "mcp-warden: " << scanner.error().message << "\n";
+    return k_exit_usage;
+  }
+  std::unique_ptr<detect::PinStore> pins;
+  if (server->pins != policy::PinMode::off) {
+    std::string dir = o.state_dir.empty() ? supply::default_state_dir() : o.state_dir;
+    auto store = detect::PinStore::open(detect::PinStore::path_in(dir));
+    if (!store) {
+      std::cerr << "mcp-warden: " << store.error().message
+                << " (set --state-dir, or pins: off in the policy); refusing to start\n";
+      return k_exit_usage;
+    }
+    pins = std::move(*store);
+  }
   for (const auto& w : up.warnings()) std::cerr << "mcp-warden: WARNING: " << w << "\n";
 
   gateway::Session session(server->name, session_id);
@@ -156,7 +179,19 @@ int run(const RunOptions& o, const std::vector<std::string>& command) {
   chain.add(std::move(breaker_owned));
   chain.add(std::make_unique<gateway::PolicyFilter>(
       std::make_unique<policy::Evaluator>(pol, server, clock, mode_override)));
+  auto shared_scanner = std::make_shared<const detect::MetadataScanner>(std::move(*scanner));
+  gateway::MetadataFilterOptions mo;
+  mo.scanner = shared_scanner;
+  mo.config = server->detectors;
+  mo.pins = server->pins;
+  mo.store = pins.get();
+  mo.monitor = mode == policy::Mode::monitor;
+  mo.clock = &clock;
+  chain.add(std::make_unique<gateway::MetadataFilter>(std::move(mo)));
   chain.add(std::make_unique<gateway::IntentFilter>(up.board()));
+  // After the intent filter, so a withheld result still ends its call on the intent board.
+  chain.add(std::make_unique<gateway::ResultFilter>(shared_scanner, server->detectors,
+                                                    mode == policy::Mode::monitor));
   codec::Limits limits;
   limits.max_message_bytes = o.max_message_bytes;
   gateway::Processor processor(session, chain, log->get(), alerter.get(), clock, limits);
@@ -280,7 +315,7 @@ Command add_run_command(CLI::App& root) {
   app->add_option("--grace-ms", opts->grace_ms, "Grace period before SIGTERM and before SIGKILL at shutdown (default 3000)")
       ->check(CLI::Range(0, 600000));
   app->add_option("--registry", opts->registry, "Approval registry for require_approval (default: $XDG_STATE_HOME/mcp-warden/registry.sqlite)");
-  app->add_option("--state-dir", opts->state_dir, "Where the egress CA lives (default: $XDG_STATE_HOME/mcp-warden)");
+  app->add_option("--state-dir", opts->state_dir, "Where the egress CA and the definition pins (pins.sqlite) live (default: $MCP_WARDEN_STATE_DIR, else $XDG_STATE_HOME/mcp-warden)");
   app->add_option("--forensics-dir", opts->forensics_dir, "Where a quarantine writes its forensic bundle (default: AUDIT.forensics/)");
   app->add_option("--spin-us", opts->spin_us, "Busy-poll this long after traffic before sleeping; lower latency for a little CPU (default 50, 0: off)")
       ->check(CLI::Range(0, 10000));

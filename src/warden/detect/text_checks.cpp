@@ -106,7 +106,9 @@ CharScan scan_characters(std::string_view text) {
     i += len;
   }
   std::vector<bool> strip(cps.size(), false);
+  std::vector<std::pair<size_t, size_t>> cuts;  // byte ranges the cleaned text leaves out
   auto note = [&](IssueKind k, size_t begin, size_t end) {
+    if (k != k_selector) cuts.emplace_back(begin, end);
     auto& f = found[k];
     if (f.count++ == 0) {
       f.begin = begin;
@@ -158,13 +160,26 @@ CharScan scan_characters(std::string_view text) {
     bool selector = (cp >= 0xFE00 && cp <= 0xFE0F) || (cp >= 0xE0100 && cp <= 0xE01EF);
     if (selector) {
       if (++selector_run == 3) note(k_selector, cps[k - 2].at, end);
-      if (cp >= 0xE0100) strip[k] = true;
+      if (cp >= 0xE0100) {
+        strip[k] = true;
+        cuts.emplace_back(at, end);
+      }
     } else {
       selector_run = 0;
     }
   }
   for (auto& f : found)
     if (f.count > 0) out.issues.push_back(f);
+  if (!cuts.empty()) {
+    out.cut = true;
+    std::sort(cuts.begin(), cuts.end());
+    size_t at = 0;
+    for (auto [b, e] : cuts) {
+      if (b > at) out.cleaned.append(text.substr(at, b - at));
+      at = std::max(at, e);
+    }
+    if (at < text.size()) out.cleaned.append(text.substr(at));
+  }
   if (std::find(strip.begin(), strip.end(), true) != strip.end()) {
     out.stripped.reserve(text.size());
     for (size_t k = 0; k < cps.size(); ++k) {

@@ -31,6 +31,11 @@ struct CharScan {
   // nothing was removed. `offsets[i]` is the byte offset in the original of stripped[i].
   std::string stripped;
   std::vector<uint32_t> offsets;
+  // The text without anything flagged above (tag characters, bidi controls, zero-width characters
+  // outside legitimate joins, whole ANSI sequences, other control characters, supplementary
+  // variation selectors): what the result filter forwards. Set only when `cut`.
+  std::string cleaned;
+  bool cut = false;
   // Unicode tag characters (U+E0020..U+E007E) decoded to ASCII: text the model reads, people don't.
   std::string tag_text;
   size_t tag_begin = 0, tag_end = 0;

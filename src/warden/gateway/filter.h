@@ -1,9 +1,12 @@
 // The filter chain, Envoy-style: a message travels one way through the filters of its session.
 // Each filter returns Continue or Stop. Stop means the filter has decided for the message: it is
-// not forwarded, and `reply` (if set) is answered to the sender, failing closed.
+// not forwarded, and the error (if set) is answered to the sender of a request, failing closed. A
+// stopped response with an error set is replaced by that error, so the requester is not left
+// waiting.
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,6 +32,11 @@ struct MessageContext {
   std::string rule;           // the policy rule or detector that decided, if any
   std::string method;         // for responses: the method of the request they answer
   std::string tool;           // tool name for the audit record (requests and their responses)
+  // Set by a filter that rewrites a message it lets pass (a list with an item stripped, a result
+  // with a secret redacted): the whole JSON-RPC message to forward instead of `message.raw`,
+  // re-serialized from the checked tree (codec/json_edit.h). A later filter that rewrites again
+  // must start from this text, not from `message`.
+  std::optional<std::string> replacement;
 
   void stop_with_error(core::Decision d, int code, std::string message) {
     decision = d;

@@ -306,21 +306,31 @@ void Processor::on_message(Direction from, const codec::Message& m, bool in_batc
 
   std::string& to_peer = from_client ? out.to_server : out.to_client;
   std::string& to_sender = from_client ? out.to_client : out.to_server;
-  if (status == FilterStatus::Continue) {
+  auto forward = [&](std::string_view text) {
     if (in_batch) {
       if (forward_batch.size() > 1) forward_batch += ',';
-      forward_batch.append(m.raw);
+      forward_batch.append(text);
     } else {
-      to_peer.append(m.raw);
+      to_peer.append(text);
       to_peer += '\n';
     }
+  };
+  if (status == FilterStatus::Continue) {
+    if (ctx.replacement) modified = true;
+    forward(ctx.replacement ? std::string_view(*ctx.replacement) : m.raw);
     return;
   }
   modified = true;
-  if (ctx.error_code == 0 || m.kind != codec::Kind::request) return;  // dropped silently
+  bool answer = m.kind == codec::Kind::request || m.kind == codec::Kind::response ||
+                m.kind == codec::Kind::error_response;
+  if (ctx.error_code == 0 || !answer) return;  // dropped silently
   std::string reply = codec::make_error_response(m.id, ctx.error_code,
                                                  "mcp-warden: " + ctx.error_message,
                                                  refusal_data(ctx.decision, ctx.rule, seq));
+  if (m.kind != codec::Kind::request) {
+    forward(reply);  // a refused answer: the requester gets the error in its place
+    return;
+  }
   if (in_batch) {
     if (reply_batch.size() > 1) reply_batch += ',';
     reply_batch += reply;

@@ -784,7 +784,8 @@ private:
     std::vector<std::pair<std::string, YAML::Mark>> inject_secrets;
     static const Keys k_fields = {"command",          "url",    "env",     "secrets",
                                   "sandbox",          "egress", "pins",    "on_finding",
-                                  "require_approval", "tools",  "prompts", "resources"};
+                                  "require_approval", "tools",  "prompts", "resources",
+                                  "detectors"};
     YAML::Mark command_mark, url_mark;
     each_field(
         n, key, path, k_fields,
@@ -834,6 +835,8 @@ private:
             pr.pins = true;
             if (auto i = enum_value(v, k, p, {"tofu", "strict", "off"}))
               s.pins = static_cast<PinMode>(*i);
+          } else if (f == "detectors") {
+            check_detectors(p, k, v, s.detectors);
           } else if (f == "on_finding") {
             pr.on_finding = true;
             each_field(v, k, p, {"quarantine_at"}, "{quarantine_at: critical}",
@@ -899,6 +902,55 @@ private:
                  }
                  s.secrets[name] = ref;
                });
+  }
+
+  // A severity, or `never` (nullopt).
+  std::optional<std::optional<core::Severity>> threshold_value(const YAML::Node& v,
+                                                               const YAML::Node& k,
+                                                               const std::string& path) {
+    if (v.IsScalar() && v.Scalar() == "never") return std::optional<core::Severity>{};
+    if (v.IsScalar() && !core::parse_severity(v.Scalar())) {
+      static const Keys k_names = {"info", "low", "medium", "high", "critical", "never"};
+      error(at(v, k), fmt::format("bad threshold '{}' for {}", v.Scalar(), path),
+            fmt::format("{}Use one of: {}", did_you_mean(v.Scalar(), k_names), join(k_names)));
+      return std::nullopt;
+    }
+    if (auto sev = severity_value(v, k, path)) return std::optional<core::Severity>{*sev};
+    return std::nullopt;
+  }
+
+  void check_detectors(const std::string& path, const YAML::Node& key, const YAML::Node& n,
+                       DetectorConfig& d) {
+    each_field(
+        n, key, path, {"metadata", "results"},
+        "{metadata: {strip_at: high, block_calls_at: high}, results: {secrets: redact}}",
+        [&](const std::string& f, const YAML::Node& k, const YAML::Node& v) {
+          std::string p = child_path(path, f);
+          if (f == "metadata") {
+            each_field(v, k, p, {"strip_at", "block_calls_at"},
+                       "{strip_at: high, block_calls_at: high}",
+                       [&](const std::string& mf, const YAML::Node& mk, const YAML::Node& mv) {
+                         auto t = threshold_value(mv, mk, child_path(p, mf));
+                         if (!t) return;
+                         (mf == "strip_at" ? d.strip_at : d.block_calls_at) = *t;
+                       });
+            return;
+          }
+          each_field(v, k, p, {"secrets", "pii", "injection", "injection_at", "strip_hidden"},
+                     "{secrets: redact, pii: record, injection: block, injection_at: high, "
+                     "strip_hidden: true}",
+                     [&](const std::string& rf, const YAML::Node& rk, const YAML::Node& rv) {
+                       std::string rp = child_path(p, rf);
+                       if (rf == "injection_at") {
+                         if (auto sev = severity_value(rv, rk, rp)) d.injection_at = *sev;
+                       } else if (rf == "strip_hidden") {
+                         if (auto b = bool_value(rv, rk, rp)) d.strip_hidden = *b;
+                       } else if (auto i = enum_value(rv, rk, rp, {"record", "redact", "block"})) {
+                         auto a = static_cast<ResultAction>(*i);
+                         (rf == "secrets" ? d.secrets : rf == "pii" ? d.pii : d.injection) = a;
+                       }
+                     });
+        });
   }
 
   void check_sandbox(const std::string& path, const YAML::Node& key, const YAML::Node& n,
@@ -1250,7 +1302,6 @@ private:
         ne.push_back(fmt::format("{}.{}: parsed, not yet enforced ({})", base, section, why));
       };
       if (p.url) line("url", "remote upstreams arrive with the HTTP gateway");
-      if (p.pins) line("pins", "definition pinning lands with the metadata detectors");
       // `require_approval: true` is enforced by `run` (the package behind the command must be
       // approved in the registry); a list of tool names is not yet.
       if (p.require_approval && !(s.require_approval.size() == 1 && s.require_approval[0] == "*"))

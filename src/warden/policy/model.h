@@ -205,6 +205,25 @@ struct EgressRule {
   SourceLocation where;
 };
 
+// What happens to detector findings at runtime (`detectors:` under a server entry; see
+// docs/policy.md and docs/detectors.md).
+enum class ResultAction { record, redact, block };
+const char* result_action_name(ResultAction a); // "record" | "redact" | "block"
+
+struct DetectorConfig {
+  // Metadata (tools/prompts/resources lists, initialize instructions): an item whose worst finding
+  // is at or above `strip_at` is removed from the list and its calls are refused; at or above
+  // `block_calls_at` it stays listed but its calls are refused. nullopt: never.
+  std::optional<core::Severity> strip_at = core::Severity::high;
+  std::optional<core::Severity> block_calls_at = core::Severity::high;
+  // Results (tools/call, resources/read, prompts/get).
+  ResultAction secrets = ResultAction::redact;
+  ResultAction pii = ResultAction::record;
+  ResultAction injection = ResultAction::block;
+  core::Severity injection_at = core::Severity::high; // rule findings at or above count
+  bool strip_hidden = true; // remove ANSI/control sequences and hidden Unicode from result text
+};
+
 struct ServerPolicy {
   std::string name;
   SourceLocation where;
@@ -215,6 +234,7 @@ struct ServerPolicy {
   std::optional<SandboxConfig> sandbox;          // absent: the safe default sandbox
   std::optional<std::vector<EgressRule>> egress; // absent or empty: deny all egress
   PinMode pins = PinMode::tofu;
+  DetectorConfig detectors;
   core::Severity quarantine_at = core::Severity::critical;
   std::vector<std::string> require_approval; // tool name patterns ("*" for `true`)
   RuleSet tools, prompts, resources;

@@ -47,6 +47,15 @@ const char* pin_name(PinMode p) {
   return "strict";
 }
 
+const char* result_action_name(ResultAction a) {
+  switch (a) {
+  case ResultAction::record: return "record";
+  case ResultAction::redact: return "redact";
+  case ResultAction::block: return "block";
+  }
+  return "record";
+}
+
 const char* violation_name(ViolationAction v) {
   return v == ViolationAction::strip ? "strip" : "block";
 }

@@ -11,33 +11,15 @@
 #include <fmt/format.h>
 #include <simdjson.h>
 
+#include "warden/util/sqlite.h"
+
 namespace warden::supply {
 
 namespace fs = std::filesystem;
 
 namespace {
 
-// RAII for one prepared statement.
-class Stmt {
-public:
-  Stmt(sqlite3* db, const char* sql) { sqlite3_prepare_v2(db, sql, -1, &m_stmt, nullptr); }
-  ~Stmt() { sqlite3_finalize(m_stmt); }
-  Stmt(const Stmt&) = delete;
-  Stmt& operator=(const Stmt&) = delete;
-  bool ok() const { return m_stmt != nullptr; }
-  Stmt& bind(int i, const std::string& s) {
-    sqlite3_bind_text(m_stmt, i, s.c_str(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
-    return *this;
-  }
-  int step() { return sqlite3_step(m_stmt); }
-  std::string text(int col) const {
-    auto* p = sqlite3_column_text(m_stmt, col);
-    return p ? reinterpret_cast<const char*>(p) : "";
-  }
-
-private:
-  sqlite3_stmt* m_stmt = nullptr;
-};
+using util::Stmt;
 
 Approval row(const Stmt& s) {
   return {s.text(0), s.text(1), s.text(2), s.text(3), s.text(4), s.text(5)};
@@ -76,29 +58,14 @@ Result<std::string> sri_sha512_of_file(const std::string& path) {
 }
 
 Result<std::unique_ptr<Registry>> Registry::open(const std::string& path) {
-  std::error_code ec;
-  fs::create_directories(fs::path(path).parent_path(), ec);
-  sqlite3* db = nullptr;
-  if (sqlite3_open(path.c_str(), &db) != SQLITE_OK) {
-    std::string why = db ? sqlite3_errmsg(db) : "out of memory";
-    sqlite3_close(db);
-    return Error{2, fmt::format("cannot open registry {}: {}", path, why)};
-  }
-  fs::permissions(path, fs::perms::owner_read | fs::perms::owner_write, ec);
-  char* err = nullptr;
-  if (sqlite3_exec(db,
-                   "PRAGMA journal_mode=WAL;"
-                   "CREATE TABLE IF NOT EXISTS approvals ("
-                   " name TEXT NOT NULL, version TEXT NOT NULL, integrity TEXT NOT NULL,"
-                   " approved_by TEXT NOT NULL, approved_at TEXT NOT NULL, diff_summary TEXT NOT NULL,"
-                   " PRIMARY KEY (name, version));",
-                   nullptr, nullptr, &err) != SQLITE_OK) {
-    std::string why = err ? err : "unknown";
-    sqlite3_free(err);
-    sqlite3_close(db);
-    return Error{2, fmt::format("registry {} is not usable: {}", path, why)};
-  }
-  return std::unique_ptr<Registry>(new Registry(db));
+  auto db = util::open_sqlite(path,
+                              "CREATE TABLE IF NOT EXISTS approvals ("
+                              " name TEXT NOT NULL, version TEXT NOT NULL, integrity TEXT NOT NULL,"
+                              " approved_by TEXT NOT NULL, approved_at TEXT NOT NULL, diff_summary TEXT NOT NULL,"
+                              " PRIMARY KEY (name, version));",
+                              "registry");
+  if (!db) return db.error();
+  return std::unique_ptr<Registry>(new Registry(*db));
 }
 
 Registry::~Registry() { sqlite3_close(m_db); }

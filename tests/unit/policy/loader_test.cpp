@@ -36,7 +36,7 @@ TEST(PolicyLoader, UnknownKeysEverywhere) {
   EXPECT_EQ(load_error("version: 1\nservers:\n  x:\n    comand: [a]\n"),
             "p.yaml:4:5: error: unknown key 'comand' in servers.x. Did you mean 'command'? "
             "Allowed keys: command, url, env, secrets, sandbox, egress, pins, on_finding, "
-            "require_approval, tools, prompts, resources");
+            "require_approval, tools, prompts, resources, detectors");
   EXPECT_EQ(
       load_error("version: 1\nservers:\n  x:\n    tools:\n      t: {args: {a: {regexp: x}}}\n"),
       "p.yaml:5:22: error: unknown key 'regexp' in servers.x.tools.t.args.a. Did you mean "
@@ -466,8 +466,6 @@ agents:
   // NOLINTBEGIN(bugprone-suspicious-missing-comma)
   EXPECT_EQ(p->not_enforced(),
             (std::vector<std::string>{
-                "servers.postmark.pins: parsed, not yet enforced (definition pinning lands with "
-                "the metadata detectors)",
                 "servers.postmark.require_approval: parsed, not yet enforced (per-tool approvals "
                 "arrive with the HTTP gateway; a rule with action: approve refuses the call now)",
                 "servers.remote.url: parsed, not yet enforced (remote upstreams arrive with the "
@@ -475,6 +473,38 @@ agents:
                 "gateway: used by `mcp-warden gateway` only; `run` ignores it",
                 "agents: used by `mcp-warden gateway` only (API keys); `run` ignores it"}));
   // NOLINTEND(bugprone-suspicious-missing-comma)
+}
+
+TEST(PolicyLoader, Detectors) {
+  auto p = load_policy_string("version: 1\nservers:\n  x:\n    detectors:\n"
+                              "      metadata: {strip_at: critical, block_calls_at: never}\n"
+                              "      results: {secrets: block, pii: redact, injection: record,\n"
+                              "                injection_at: medium, strip_hidden: false}\n",
+                              "p.yaml");
+  const DetectorConfig& d = p->servers()[0].detectors;
+  EXPECT_EQ(d.strip_at, core::Severity::critical);
+  EXPECT_FALSE(d.block_calls_at.has_value());
+  EXPECT_EQ(d.secrets, ResultAction::block);
+  EXPECT_EQ(d.pii, ResultAction::redact);
+  EXPECT_EQ(d.injection, ResultAction::record);
+  EXPECT_EQ(d.injection_at, core::Severity::medium);
+  EXPECT_FALSE(d.strip_hidden);
+  // Defaults are the safe ones.
+  const DetectorConfig& def = Policy::default_policy()->servers()[0].detectors;
+  EXPECT_EQ(def.strip_at, core::Severity::high);
+  EXPECT_EQ(def.secrets, ResultAction::redact);
+  EXPECT_EQ(def.injection, ResultAction::block);
+  EXPECT_TRUE(def.strip_hidden);
+
+  EXPECT_EQ(load_error("version: 1\nservers:\n  x:\n    detectors: {metadata: {strip_at: hgh}}\n"),
+            "p.yaml:4:38: error: bad threshold 'hgh' for servers.x.detectors.metadata.strip_at. "
+            "Did you mean 'high'? Use one of: info, low, medium, high, critical, never");
+  EXPECT_EQ(load_error("version: 1\nservers:\n  x:\n    detectors: {results: {secret: redact}}\n"),
+            "p.yaml:4:27: error: unknown key 'secret' in servers.x.detectors.results. Did you mean "
+            "'secrets'? Allowed keys: secrets, pii, injection, injection_at, strip_hidden");
+  EXPECT_EQ(load_error("version: 1\nservers:\n  x:\n    detectors: {results: {pii: hide}}\n"),
+            "p.yaml:4:32: error: bad value 'hide' for servers.x.detectors.results.pii. Use one of: "
+            "record, redact, block");
 }
 
 TEST(PolicyLoader, NullSectionsAreEmpty) {
