@@ -1,4 +1,4 @@
-// `mcp-warden scan [PATH...] [--home DIR] [--format table|json|sarif] [--intel DIR] [--fail-on S]`
+// `mcp-warden scan [PATH...] [--home DIR] [--image TAR]... [--format table|json|sarif] [--intel DIR] [--fail-on S]`
 #include <cstdlib>
 #include <iostream>
 
@@ -15,7 +15,7 @@ namespace warden::cli {
 namespace {
 
 struct ScanOptions {
-  std::vector<std::string> paths;
+  std::vector<std::string> paths, images;
   std::string home, intel_dir, format = "table", fail_on = "high";
 };
 
@@ -39,9 +39,10 @@ int run_scan(const ScanOptions& o) {
   supply::Scanner scanner(intel, popular);
   supply::ScanReport report;
   const char* env_home = std::getenv("HOME");
-  std::string home = !o.home.empty() ? o.home : (o.paths.empty() && env_home ? env_home : "");
+  std::string home = !o.home.empty() ? o.home : (o.paths.empty() && o.images.empty() && env_home ? env_home : "");
   if (!home.empty()) scanner.scan_home(home, report);
   for (const auto& p : o.paths) scanner.scan_path(p, report);
+  for (const auto& i : o.images) scanner.scan_image(i, report);
   supply::sort_findings(report);
   for (const auto& w : report.warnings) std::cerr << "mcp-warden: warning: " << w << "\n";
 
@@ -70,7 +71,7 @@ int run_scan(const ScanOptions& o) {
     for (const auto& f : report.findings) results.push_back({f.rule, f.severity, f.message, f.file, f.line});
     std::cout << render_sarif(results) << "\n";
   } else {
-    std::cout << fmt::format("{} MCP server(s) in client configs, {} package(s) in lockfiles and node_modules\n",
+    std::cout << fmt::format("{} MCP server(s) in client configs, {} package(s) in lockfiles, manifests and installed trees\n",
                              report.servers.size(), report.packages);
     for (const auto& s : report.servers)
       std::cout << fmt::format("  {:<20} {}{}  {}:{}\n", s.name,
@@ -93,6 +94,7 @@ Command add_scan_command(CLI::App& root) {
   auto* app = root.add_subcommand("scan", "Inventory MCP servers and packages, with supply-chain findings");
   app->add_option("paths", o->paths, "Directories or files (configs, lockfiles, node_modules trees)");
   app->add_option("--home", o->home, "Home directory whose client configs to read (default: $HOME when no PATH)");
+  app->add_option("--image", o->images, "A container image tarball (docker save or OCI layout; repeatable)");
   app->add_option("--intel", o->intel_dir, "Intel directory (default: $XDG_STATE_HOME/mcp-warden/intel)");
   app->add_option("--format", o->format, "table | json | sarif")->check(CLI::IsMember({"table", "json", "sarif"}));
   app->add_option("--fail-on", o->fail_on, "Exit 1 at or above this severity (default high)");

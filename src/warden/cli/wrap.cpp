@@ -33,6 +33,9 @@ Result<std::string> config_path(const WrapOptions& o) {
   }
   const char* home = std::getenv("HOME");
   std::string h = !o.home.empty() ? o.home : (home ? home : ".");
+  std::error_code ec;
+  for (const auto& rel : c->paths())  // Linux, macOS, Windows: the first that exists
+    if (fs::is_regular_file(fs::path(h) / rel, ec)) return (fs::path(h) / rel).string();
   return (fs::path(h) / c->config_path).string();
 }
 
@@ -56,7 +59,7 @@ int wrap(const WrapOptions& o) {
   std::stringstream ss;
   ss << in.rdbuf();
   std::string text = ss.str();
-  auto outcome = supply::wrap_config(text, o.warden.empty() ? self_path() : o.warden, o.policy);
+  auto outcome = supply::wrap_config(supply::config_format_for(*path), text, o.warden.empty() ? self_path() : o.warden, o.policy);
   if (!outcome) {
     std::cerr << "mcp-warden: " << *path << ": " << outcome.error().message << " (nothing changed)\n";
     return k_exit_usage;
@@ -118,7 +121,7 @@ int unwrap(const WrapOptions& o) {
 }
 
 void add_common(CLI::App* app, WrapOptions& o) {
-  app->add_option("--client", o.client, "claude-desktop | claude-code | cursor | vscode | windsurf | gemini | cline");
+  app->add_option("--client", o.client, "claude-desktop | claude-code | cursor | vscode | windsurf | gemini | cline | zed | continue | codex");
   app->add_option("--config", o.config, "The config file (default: the client's usual path under $HOME)");
   app->add_option("--home", o.home, "Home directory to find the client's config in (default: $HOME)");
 }

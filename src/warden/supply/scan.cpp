@@ -11,7 +11,8 @@
 #include <simdjson.h>
 
 #include "warden/audit/redact.h"
-#include "warden/supply/jsonc.h"
+#include "warden/supply/image.h"
+#include "warden/supply/lockfiles.h"
 #include "warden/supply/resolve.h"
 #include "warden/supply/wrap.h"
 
@@ -31,14 +32,30 @@ bool read_file(const fs::path& p, std::string& out) {
   return true;
 }
 
-int line_at(std::string_view text, size_t offset) {
-  return 1 + static_cast<int>(std::count(text.begin(), text.begin() + static_cast<long>(std::min(offset, text.size())), '\n'));
+
+std::string_view base_name(std::string_view path) {
+  size_t slash = path.rfind('/');
+  return slash == std::string_view::npos ? path : path.substr(slash + 1);
 }
 
-bool looks_like_config(const std::string& fname) {
-  static const std::set<std::string> k{"claude_desktop_config.json", "mcp.json", ".mcp.json", "mcp_config.json",
-                                       "cline_mcp_settings.json", ".claude.json", "settings.json"};
-  return k.count(fname) > 0;
+std::string_view parent_name(std::string_view path) {
+  size_t slash = path.rfind('/');
+  return slash == std::string_view::npos ? std::string_view{} : base_name(path.substr(0, slash));
+}
+
+// A client config, by its name and place: JSON ones by file name, Continue's YAML under
+// .continue/, Codex's TOML under .codex/. Nothing inside node_modules.
+bool looks_like_config(std::string_view path) {
+  static const std::set<std::string, std::less<>> k{"claude_desktop_config.json", "mcp.json", ".mcp.json",
+                                                    "mcp_config.json", "cline_mcp_settings.json", ".claude.json",
+                                                    "settings.json"};
+  if (path.find("node_modules/") != std::string_view::npos) return false;
+  std::string_view file = base_name(path), parent = parent_name(path);
+  if (k.count(file) > 0) return true;
+  bool yaml = file.size() > 5 && (file.substr(file.size() - 5) == ".yaml" || file.substr(file.size() - 4) == ".yml");
+  if (yaml && parent == ".continue" && file.rfind("config.", 0) == 0) return true;
+  if (yaml && parent == "mcpServers" && path.find(".continue/mcpServers/") != std::string_view::npos) return true;
+  return file == "config.toml" && parent == ".codex";
 }
 
 bool secret_like(const std::string& key, const std::string& value) {
@@ -61,17 +78,17 @@ void sort_findings(ScanReport& r) {
   });
 }
 
-void Scanner::check_package(const std::string& file, int line, const std::string& name,
+void Scanner::check_package(Ecosystem eco, const std::string& file, int line, const std::string& name,
                             const std::string& version, ScanReport& r) const {
   if (!version.empty()) {
-    if (auto v = Version::parse(Ecosystem::npm, version))
-      for (const auto* a : m_intel.check(Ecosystem::npm, name, *v))
+    if (auto v = Version::parse(eco, version))
+      for (const auto* a : m_intel.check(eco, name, *v))
         r.findings.push_back({a->malicious ? "supply.scan.malicious_version" : "supply.scan.vulnerable_version",
                               a->malicious ? Severity::critical : Severity::high, file, line,
-                              fmt::format("{}@{}: {} {}", name, version, a->id, a->summary)});
+                              fmt::format("{}{}{}: {} {}", name, eco == Ecosystem::pypi ? "==" : "@", version,
+                                          a->id, a->summary)});
   }
-  for (const auto& f : m_popular.check(Ecosystem::npm, name))
-    r.findings.push_back({f.rule, f.severity, file, line, f.reason});
+  for (const auto& f : m_popular.check(eco, name)) r.findings.push_back({f.rule, f.severity, file, line, f.reason});
 }
 
 void Scanner::scan_config(const std::string& path, ScanReport& r) const {
@@ -80,95 +97,85 @@ void Scanner::scan_config(const std::string& path, ScanReport& r) const {
     r.warnings.push_back(fmt::format("{}: unreadable, skipped", path));
     return;
   }
-  auto doc = parse_jsonc(text);
-  if (!doc) {
-    r.warnings.push_back(fmt::format("{}: {} (skipped)", path, doc.error().message));
+  scan_config_text(path, config_format_for(path), text, r);
+}
+
+void Scanner::scan_config_text(const std::string& path, ConfigFormat format, std::string_view text,
+                               ScanReport& r) const {
+  auto servers = read_config_servers(format, text);
+  if (!servers) {
+    r.warnings.push_back(fmt::format("{}: {} (skipped)", path, servers.error().message));
     return;
   }
-  if ((*doc)->type != JsoncValue::Type::object) return;
-  std::vector<const JsoncValue*> maps;
-  collect_server_maps(**doc, maps);
-  for (const auto* map : maps) {
-    for (const auto& [name, server] : map->members) {
-      if (server->type != JsoncValue::Type::object) continue;
-      ScanServer s;
-      s.config = path;
-      s.line = line_at(text, server->begin);
-      s.name = name;
-      const auto* cmd = server->get("command");
-      if (cmd && cmd->type == JsoncValue::Type::object) cmd = cmd->get("path");  // Zed
-      if (!cmd || cmd->type != JsoncValue::Type::string) continue;  // remote (url) servers
-      s.command.push_back(cmd->string);
-      if (const auto* args = server->get("args"); args && args->type == JsoncValue::Type::array)
-        for (const auto& a : args->items)
-          if (a->type == JsoncValue::Type::string) s.command.push_back(a->string);
-      s.guarded = fs::path(cmd->string).filename() == "mcp-warden";
-      std::vector<std::string> inner = s.command;
-      if (s.guarded) {
-        auto dd = std::find(inner.begin(), inner.end(), "--");
-        inner = dd == inner.end() ? std::vector<std::string>{} : std::vector<std::string>(dd + 1, inner.end());
-      }
-      if (!inner.empty()) {
-        if (auto pkg = resolve_package(inner)) {
-          s.package = pkg->name;
-          s.version = pkg->version;
-          std::string tool = fs::path(inner[0]).filename().string();
-          if (pkg->version.empty() && (tool == "npx" || tool == "bunx" || tool == "pnpx"))
-            r.findings.push_back({"supply.scan.unpinned_package", Severity::high, path, s.line,
-                                  fmt::format("server '{}' runs '{}' with no pinned version: every new release "
-                                              "(like postmark-mcp 1.0.16) runs on the next start", name, pkg->name)});
-          check_package(path, s.line, pkg->name, pkg->version, r);
-        }
-      }
-      if (!s.guarded)
-        r.findings.push_back({"supply.scan.not_guarded", Severity::medium, path, s.line,
-                              fmt::format("server '{}' does not run under mcp-warden (mcp-warden wrap fixes it)", name)});
-      if (const auto* env = server->get("env"); env && env->type == JsoncValue::Type::object)
-        for (const auto& [k, v] : env->members)
-          if (v->type == JsoncValue::Type::string && secret_like(k, v->string))
-            r.findings.push_back({"supply.scan.plaintext_secret", Severity::high, path, line_at(text, v->begin),
-                                  fmt::format("server '{}' has a plaintext secret in env {} (use the policy's "
-                                              "secrets broker or the OS keychain)", name, k)});
-      r.servers.push_back(std::move(s));
+  for (const auto& cs : *servers) {
+    if (cs.command.empty()) continue;  // remote (url) servers
+    ScanServer s;
+    s.config = path;
+    s.line = cs.line;
+    s.name = cs.name;
+    s.command.push_back(cs.command);
+    s.command.insert(s.command.end(), cs.args.begin(), cs.args.end());
+    s.guarded = fs::path(cs.command).filename() == "mcp-warden";
+    std::vector<std::string> inner = s.command;
+    if (s.guarded) {
+      auto dd = std::find(inner.begin(), inner.end(), "--");
+      inner = dd == inner.end() ? std::vector<std::string>{} : std::vector<std::string>(dd + 1, inner.end());
     }
+    if (!inner.empty()) {
+      if (auto pkg = resolve_package(inner)) {
+        s.package = pkg->name;
+        s.version = pkg->version;
+        std::string tool = fs::path(inner[0]).filename().string();
+        if (pkg->version.empty() && (tool == "npx" || tool == "bunx" || tool == "pnpx"))
+          r.findings.push_back({"supply.scan.unpinned_package", Severity::high, path, s.line,
+                                fmt::format("server '{}' runs '{}' with no pinned version: every new release "
+                                            "(like postmark-mcp 1.0.16) runs on the next start", cs.name, pkg->name)});
+        check_package(Ecosystem::npm, path, s.line, pkg->name, pkg->version, r);
+      }
+    }
+    if (!s.guarded)
+      r.findings.push_back({"supply.scan.not_guarded", Severity::medium, path, s.line,
+                            fmt::format("server '{}' does not run under mcp-warden (mcp-warden wrap fixes it)", cs.name)});
+    for (const auto& e : cs.env)
+      if (secret_like(e.key, e.value))
+        r.findings.push_back({"supply.scan.plaintext_secret", Severity::high, path, e.line,
+                              fmt::format("server '{}' has a plaintext secret in env {} (use the policy's "
+                                          "secrets broker or the OS keychain)", cs.name, e.key)});
+    r.servers.push_back(std::move(s));
   }
+}
+
+bool Scanner::wanted(std::string_view rel_path) {
+  return package_file_kind(rel_path) != PackageFile::none || looks_like_config(rel_path);
+}
+
+void Scanner::scan_text(const std::string& display, std::string_view rel_path, std::string_view text,
+                        ScanReport& r) const {
+  if (auto kind = package_file_kind(rel_path); kind != PackageFile::none) {
+    auto parsed = parse_package_file(kind, text);
+    for (const auto& p : parsed.problems) r.warnings.push_back(fmt::format("{}: {}", display, p));
+    for (const auto& p : parsed.packages) {
+      ++r.packages;
+      check_package(p.eco, display, p.line, p.name, p.version, r);
+    }
+    return;
+  }
+  if (looks_like_config(rel_path) && mentions_servers(text))
+    scan_config_text(display, config_format_for(rel_path), text, r);
 }
 
 void Scanner::scan_path(const std::string& path, ScanReport& r) const {
   std::error_code ec;
-  simdjson::dom::parser parser;
-  auto scan_lock = [&](const fs::path& p) {
-    std::string text;
-    simdjson::dom::element root;
-    if (!read_file(p, text) || parser.parse(text).get(root)) {
-      r.warnings.push_back(fmt::format("{}: not readable JSON, skipped", p.string()));
-      return;
-    }
-    simdjson::dom::object packages;
-    if (root["packages"].get(packages)) return;
-    for (auto f : packages) {
-      std::string_view key = f.key;
-      auto at = key.rfind("node_modules/");
-      if (at == std::string_view::npos) continue;
-      std::string_view version;
-      if (f.value["version"].get(version)) continue;
-      ++r.packages;
-      check_package(p.string(), 0, std::string(key.substr(at + 13)), std::string(version), r);
-    }
-  };
-  auto scan_installed = [&](const fs::path& p) {
-    std::string text;
-    simdjson::dom::element root;
-    std::string_view name, version;
-    if (!read_file(p, text) || parser.parse(text).get(root) || root["name"].get(name) || root["version"].get(version)) return;
-    ++r.packages;
-    check_package(p.string(), 0, std::string(name), std::string(version), r);
-  };
   fs::path root(path);
   if (fs::is_regular_file(root, ec)) {
-    std::string f = root.filename().string();
-    if (f == "package-lock.json" || f == "npm-shrinkwrap.json") scan_lock(root);
-    else scan_config(path, r);
+    std::string text;
+    if (!read_file(root, text)) {
+      r.warnings.push_back(fmt::format("{}: unreadable, skipped", path));
+      return;
+    }
+    std::string rel = root.generic_string();
+    if (package_file_kind(rel) != PackageFile::none) scan_text(path, rel, text, r);
+    else scan_config_text(path, config_format_for(path), text, r);  // named on the command line: a config
     return;
   }
   if (!fs::is_directory(root, ec)) {
@@ -184,34 +191,45 @@ void Scanner::scan_path(const std::string& path, ScanReport& r) const {
     }
     const fs::path& p = it->path();
     if (it->is_symlink(ec)) continue;  // no loops, no escapes
-    std::string f = p.filename().string();
-    if (f == ".git") {
+    if (p.filename() == ".git") {
       it.disable_recursion_pending();
       continue;
     }
     if (!it->is_regular_file(ec)) continue;
-    bool in_nm = p.string().find("/node_modules/") != std::string::npos;
-    if ((f == "package-lock.json" || f == "npm-shrinkwrap.json") && !in_nm) scan_lock(p);
-    else if (f == "package.json" && in_nm) {
-      std::string parent = p.parent_path().parent_path().filename().string();
-      std::string grand = p.parent_path().parent_path().parent_path().filename().string();
-      if (parent == "node_modules" || grand == "node_modules") scan_installed(p);
-    } else if (!in_nm && looks_like_config(f)) {
-      std::string text;
-      if (read_file(p, text) && (text.find("mcpServers") != std::string::npos ||
-                                 text.find("\"servers\"") != std::string::npos ||
-                                 text.find("context_servers") != std::string::npos))
-        scan_config(p.string(), r);
+    std::string rel = p.generic_string();
+    if (!wanted(rel)) continue;
+    std::string text;
+    if (!read_file(p, text)) {
+      r.warnings.push_back(fmt::format("{}: unreadable, skipped", rel));
+      continue;
     }
+    scan_text(rel, rel, text, r);
   }
 }
 
 void Scanner::scan_home(const std::string& home, ScanReport& r) const {
   std::error_code ec;
-  for (const auto& c : known_clients()) {
-    fs::path p = fs::path(home) / c.config_path;
-    if (fs::is_regular_file(p, ec)) scan_config(p.string(), r);
+  for (const auto& c : known_clients())
+    for (const auto& rel : c.paths()) {
+      fs::path p = fs::path(home) / rel;
+      if (fs::is_regular_file(p, ec)) scan_config(p.string(), r);
+    }
+  // Continue also reads one YAML block per file from ~/.continue/mcpServers/.
+  fs::path blocks = fs::path(home) / ".continue" / "mcpServers";
+  if (fs::is_directory(blocks, ec))
+    for (const auto& e : fs::directory_iterator(blocks, ec))
+      if (e.is_regular_file(ec) && config_format_for(e.path().string()) == ConfigFormat::yaml)
+        scan_config(e.path().string(), r);
+}
+
+void Scanner::scan_image(const std::string& tar, ScanReport& r) const {
+  auto image = read_image(tar, [](std::string_view p) { return wanted(p); });
+  if (!image) {
+    r.warnings.push_back(image.error().message + " (skipped)");
+    return;
   }
+  r.warnings.insert(r.warnings.end(), image->warnings.begin(), image->warnings.end());
+  for (const auto& [path, content] : image->files) scan_text(tar + "!/" + path, path, content, r);
 }
 
 }  // namespace warden::supply

@@ -1,12 +1,14 @@
-// `mcp-warden scan`: inventory of MCP servers in client configs and of packages in lockfiles and
-// node_modules, with findings: known-malicious versions, typosquats, unpinned npx packages,
+// `mcp-warden scan`: inventory of MCP servers in client configs and of packages in lockfiles,
+// node_modules, Python environments and container images, with findings: known-malicious versions, typosquats, unpinned npx packages,
 // servers not behind the warden, plaintext secrets in config env.
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "warden/core/verdict.h"
+#include "warden/supply/clients.h"
 #include "warden/supply/intel.h"
 #include "warden/supply/typosquat.h"
 
@@ -39,15 +41,27 @@ struct ScanReport {
 class Scanner {
 public:
   Scanner(const IntelDb& intel, const PopularPackages& popular) : m_intel(intel), m_popular(popular) {}
-  // A client config (JSON/JSONC with mcpServers/servers/...).
+  // A client config: JSON/JSONC, Continue's YAML or Codex's TOML (by extension).
   void scan_config(const std::string& path, ScanReport& r) const;
-  // A directory or file: configs by name, package-lock.json, node_modules/**/package.json.
+  // A directory or file: client configs by name, lockfiles and manifests (lockfiles.h),
+  // node_modules/**/package.json and site-packages/*.dist-info/METADATA.
   void scan_path(const std::string& path, ScanReport& r) const;
-  // Every known client's config under `home`.
+  // Every known client's config under `home`, at its Linux, macOS and Windows paths.
   void scan_home(const std::string& home, ScanReport& r) const;
+  // A container image tarball (`docker save` or OCI layout): its layers applied in order, with
+  // whiteouts, in memory; then the files scan_path would read. Files are named TAR!/path.
+  void scan_image(const std::string& tar, ScanReport& r) const;
+
+  // Whether a file at `rel_path` ('/' separated) is one scan reads (so callers read only those).
+  static bool wanted(std::string_view rel_path);
+  // One file's text, judged by its path; `display` names it in findings and warnings.
+  void scan_text(const std::string& display, std::string_view rel_path, std::string_view text,
+                 ScanReport& r) const;
 
 private:
-  void check_package(const std::string& file, int line, const std::string& name,
+  void scan_config_text(const std::string& display, ConfigFormat format, std::string_view text,
+                        ScanReport& r) const;
+  void check_package(Ecosystem eco, const std::string& file, int line, const std::string& name,
                      const std::string& version, ScanReport& r) const;
   const IntelDb& m_intel;
   const PopularPackages& m_popular;

@@ -7,13 +7,18 @@
 #include <string_view>
 #include <vector>
 
+#include "warden/supply/clients.h"
 #include "warden/util/result.h"
 
 namespace warden::supply {
 
 struct ClientInfo {
-  std::string name;         // claude-desktop, claude-code, cursor, vscode, windsurf, gemini, cline
+  std::string name;         // claude-desktop, claude-code, cursor, vscode, windsurf, gemini, cline,
+                            // zed, continue, codex
   std::string config_path;  // Linux default, relative to $HOME
+  std::vector<std::string> other_paths;  // macOS and Windows defaults, relative to $HOME
+  // Every default path, Linux first.
+  std::vector<std::string> paths() const;
 };
 const std::vector<ClientInfo>& known_clients();
 const ClientInfo* find_client(std::string_view name);
@@ -24,17 +29,15 @@ struct WrapOutcome {
   std::vector<std::string> notes;  // one line per server
 };
 
-// Edits a config's text. Server maps are found under mcpServers, servers, mcp.servers and
-// projects.*.mcpServers. Servers already running mcp-warden are left alone (idempotent); remote
-// (url) entries are skipped.
-Result<WrapOutcome> wrap_config(std::string_view text, const std::string& warden_path,
+// Edits a config's text (the servers of clients.h, in the given format). Servers already running
+// mcp-warden are left alone (idempotent); remote (url) entries are skipped.
+Result<WrapOutcome> wrap_config(ConfigFormat format, std::string_view text, const std::string& warden_path,
                                 const std::string& policy_path);
+inline Result<WrapOutcome> wrap_config(std::string_view text, const std::string& warden_path,
+                                       const std::string& policy_path) {
+  return wrap_config(ConfigFormat::json, text, warden_path, policy_path);
+}
 
 std::string backup_path_for(const std::string& config_path);  // PATH.mcp-warden-backup
-
-struct JsoncValue;
-// The server maps of a client config: mcpServers, servers, context_servers (Zed), mcp.servers
-// (VS Code settings) and projects.*.mcpServers (Claude Code).
-void collect_server_maps(const JsoncValue& root, std::vector<const JsoncValue*>& out);
 
 }  // namespace warden::supply
