@@ -120,17 +120,17 @@ private:
     return false;
   }
 
-  static TomlValue* child(TomlValue& t, const std::string& key, TomlValue::Type type) {
+  TomlValue* child(TomlValue& t, const std::string& key, TomlValue::Type type) const {
     for (auto& [k, v] : t.members)
       if (k == key && v->type == type) return v.get();
     auto v = std::make_unique<TomlValue>();
     v->type = type;
-    v->line = t.line;
+    v->line = m_line;  // an implicit table ([a.b] creating a) starts where it is first named
     t.members.emplace_back(key, std::move(v));
     return t.members.back().second.get();
   }
   // A table on a dotted path: an existing table, the last table of an array of tables, or new.
-  static TomlValue* descend(TomlValue& t, const std::string& key) {
+  TomlValue* descend(TomlValue& t, const std::string& key) const {
     for (auto& [k, v] : t.members) {
       if (k != key) continue;
       if (v->type == TomlValue::Type::table) return v.get();
