@@ -63,9 +63,9 @@ bool read_entry(struct archive* a, size_t size, std::string& out) {
 
 // One layer's changes, in the layer's own order.
 struct LayerOp {
-  enum class Kind { file, whiteout, opaque } kind;
+  enum class Kind { file, whiteout, opaque, link } kind;
   std::string path;  // the file, the removed path, or the opaque directory
-  std::string content;
+  std::string content;  // a file's content; for a hard link to a lower layer's file, its path
 };
 
 // Reads a layer tar (any compression) from the outer archive's current entry, without copying it.
@@ -108,6 +108,7 @@ std::vector<LayerOp> read_layer(struct archive* outer, const std::string& name,
     if (const char* link = archive_entry_hardlink(entry)) {
       auto it = seen.find(clean_path(link));
       if (it != seen.end()) ops.push_back({LayerOp::Kind::file, path, ops[it->second].content});
+      else ops.push_back({LayerOp::Kind::link, path, clean_path(link)});
       continue;
     }
     if (archive_entry_filetype(entry) != AE_IFREG) continue;
@@ -242,8 +243,11 @@ Result<ImageFiles> read_image(const std::string& tar_path, const std::function<b
       if (op.kind == LayerOp::Kind::whiteout) erase_under(out.files, op.path, false);
       else if (op.kind == LayerOp::Kind::opaque) erase_under(out.files, op.path, true);
     }
-    for (const auto& op : d->second)
+    for (const auto& op : d->second) {
       if (op.kind == LayerOp::Kind::file) out.files[op.path] = op.content;
+      if (auto target = out.files.find(op.content); op.kind == LayerOp::Kind::link && target != out.files.end())
+        out.files[op.path] = target->second;
+    }
   }
   return out;
 }

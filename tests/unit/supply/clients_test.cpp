@@ -53,13 +53,10 @@ TEST(Clients, BrokenYamlAndTomlSayWhere) {
 }
 
 TEST(Clients, ScanHomeReadsEveryClientAtLinuxMacAndWindowsPaths) {
-  IntelDb intel;
-  PopularPackages popular;
-  ASSERT_TRUE(intel.add_bundled().ok());
-  ASSERT_TRUE(popular.add_bundled().ok());
-  Scanner s(intel, popular);
+  testing::BundledScanner b;
+  ASSERT_TRUE(b.intel_ok);
   ScanReport r;
-  s.scan_home(k_home, r);
+  b.scanner.scan_home(k_home, r);
   EXPECT_TRUE(r.warnings.empty());
   std::vector<std::string> names;
   for (const auto& x : r.servers) names.push_back(x.name);

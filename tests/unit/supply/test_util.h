@@ -8,6 +8,8 @@
 #include <sstream>
 #include <string>
 
+#include "warden/supply/scan.h"
+
 namespace warden::supply::testing {
 
 inline std::string slurp_file(const std::string& p) {
@@ -16,6 +18,17 @@ inline std::string slurp_file(const std::string& p) {
   ss << in.rdbuf();
   return ss.str();
 }
+
+// A scanner with the bundled intel feed and popular-package list.
+struct BundledScanner {
+  BundledScanner() {
+    intel_ok = intel.add_bundled().ok() && popular.add_bundled().ok();
+  }
+  IntelDb intel;
+  PopularPackages popular;
+  bool intel_ok = false;
+  Scanner scanner{intel, popular};
+};
 
 #ifdef WARDEN_BINARY
 // Runs mcp-warden with `args` (a shell fragment) and returns its exit code; stdout goes to `out`
