@@ -133,10 +133,216 @@ void Hunter::add_org_domain(std::string domain) {
   if (!domain.empty()) m_org.push_back(domain);
 }
 
+bool Hunter::outside(const std::string& dom, const std::vector<std::string>& to_domains) const {
+  auto inside = [&](const std::string& d) {
+    return dom == d || (dom.size() > d.size() && dom.compare(dom.size() - d.size() - 1, d.size() + 1, "." + d) == 0);
+  };
+  return !m_org.empty() ? std::none_of(m_org.begin(), m_org.end(), inside)
+                        : std::none_of(to_domains.begin(), to_domains.end(), inside);
+}
+
+void Hunter::note_recipients(const std::vector<std::pair<std::string, std::string>>& found,
+                             const std::vector<std::string>& to, const std::string& when) {
+  std::vector<std::string> to_domains;
+  for (const auto& t : to) to_domains.push_back(domain_of(t));
+  for (const auto& [key, value] : found)
+    for (const auto& addr : emails_in(value)) {
+      auto& g = m_recipients[addr];
+      if (g.count++ == 0) {
+        g.address = addr;
+        g.field = key;
+        g.first_seen = when;
+      }
+      g.last_seen = when;
+      g.outside = g.outside || outside(domain_of(addr), to_domains);
+    }
+}
+
+namespace {
+
+void add_recipient_hits(const std::vector<std::pair<std::string, std::string>>& found, const std::string& path,
+                        size_t line, std::vector<HuntHit>& hits) {
+  for (const auto& [key, value] : found)
+    hits.push_back({"supply.hunt.hidden_recipient", core::Severity::medium, path, line, key,
+                    fmt::format("{}: {}", key, value.size() > 200 ? value.substr(0, 200) + "..." : value)});
+}
+
+std::string_view angle_address(std::string_view s) {  // "<a@b>, ..." -> a@b
+  size_t close = s.find('>');
+  return close == std::string_view::npos ? std::string_view{} : s.substr(1, close - 1);
+}
+
+bool ends_with(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+// RFC 4180 rows (quoted fields may hold commas, quotes and newlines), with the line each starts on.
+std::vector<std::pair<size_t, std::vector<std::string>>> csv_rows(std::string_view text) {
+  std::vector<std::pair<size_t, std::vector<std::string>>> rows;
+  std::vector<std::string> row;
+  std::string field;
+  bool quoted = false;
+  size_t line = 1, row_line = 1;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (quoted) {
+      if (c == '"' && i + 1 < text.size() && text[i + 1] == '"') field += '"', ++i;
+      else if (c == '"') quoted = false;
+      else {
+        if (c == '\n') ++line;
+        field += c;
+      }
+    } else if (c == '"') {
+      quoted = true;
+    } else if (c == ',') {
+      row.push_back(std::move(field));
+      field.clear();
+    } else if (c == '\n' || c == '\r') {
+      if (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') ++i;
+      row.push_back(std::move(field));
+      field.clear();
+      rows.emplace_back(row_line, std::move(row));
+      row.clear();
+      row_line = ++line;
+    } else {
+      field += c;
+    }
+  }
+  if (!field.empty() || !row.empty()) {
+    row.push_back(std::move(field));
+    rows.emplace_back(row_line, std::move(row));
+  }
+  return rows;
+}
+
+}  // namespace
+
+void Hunter::postfix_line(std::string_view line) {
+  size_t tag = line.find("]: ");
+  if (tag == std::string_view::npos) return;
+  std::string_view rest = line.substr(tag + 3);
+  size_t colon = rest.find(": ");
+  if (colon == std::string_view::npos || colon < 5 || colon > 20) return;
+  std::string qid(rest.substr(0, colon));
+  for (char c : qid)
+    if (!std::isalnum(static_cast<unsigned char>(c))) return;
+  rest = rest.substr(colon + 2);
+  if (rest == "removed") {
+    auto it = m_queue.find(qid);
+    if (it != m_queue.end()) {
+      finish_message(it->second);
+      m_queue.erase(it);
+    }
+    return;
+  }
+  bool from = rest.rfind("from=<", 0) == 0, to = rest.rfind("to=<", 0) == 0;
+  if (!from && !to) return;
+  std::string addr = lower(angle_address(rest.substr(from ? 5 : 3)));
+  // The time: an ISO stamp as the first token, else the classic "Mmm dd hh:mm:ss".
+  std::string when = !line.empty() && std::isdigit(static_cast<unsigned char>(line[0]))
+                         ? std::string(line.substr(0, line.find(' ')))
+                         : std::string(line.substr(0, std::min<size_t>(15, line.size())));
+  auto& m = m_queue[qid];
+  if (m.first_seen.empty()) m.first_seen = when;
+  m.last_seen = when;
+  if (from) m.from = addr;
+  else if (!addr.empty() && std::find(m.to.begin(), m.to.end(), addr) == m.to.end()) m.to.push_back(addr);
+}
+
+// Postfix logs every recipient alike (To, Cc and Bcc all become `to=<...>`), so a hidden recipient
+// shows as an address that gets a copy of mail sent to different people: flagged when outside
+// --org, or, without --org, outside the sender's domain and seen beside two or more different
+// recipients.
+void Hunter::finish_message(Message& m) {
+  constexpr size_t k_max_peers = 64;
+  for (const auto& r : m.to) {
+    auto& g = m_recipients[r];
+    if (g.count++ == 0) {
+      g.address = r;
+      g.field = "postfix to";
+      g.first_seen = m.first_seen;
+    }
+    g.last_seen = m.last_seen;
+    auto& peers = m_peers[r];
+    for (const auto& other : m.to)
+      if (other != r && peers.size() < k_max_peers && std::find(peers.begin(), peers.end(), other) == peers.end())
+        peers.push_back(other);
+    std::string dom = domain_of(r);
+    bool flagged = !m_org.empty() ? outside(dom, {})
+                                  : (m.to.size() >= 2 && peers.size() >= 2 &&
+                                     (m.from.empty() || dom != domain_of(m.from)));
+    g.outside = g.outside || flagged;
+  }
+}
+
+void Hunter::hunt_json_document(const std::string& path, std::vector<HuntHit>& hits) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  simdjson::padded_string text;
+  if (simdjson::padded_string::load(path).get(text) || parser.parse(text).get(root)) return;
+  simdjson::dom::array records;
+  if (root["Messages"].get_array().get(records) && root.get_array().get(records)) return;
+  std::string_view view(text.data(), text.size());
+  size_t from = 0;
+  for (auto record : records) {
+    size_t line = 0;
+    if (size_t at = view.find("\"MessageID\"", from); at != std::string_view::npos) {
+      line = 1 + static_cast<size_t>(std::count(view.begin(), view.begin() + static_cast<long>(at), '\n'));
+      from = at + 1;
+    }
+    std::vector<std::pair<std::string, std::string>> found;
+    std::vector<std::string> to;
+    walk(record, found, to);
+    std::string when = time_of(record);
+    if (when.empty()) when = fmt::format("{}:{}", path, line);
+    note_recipients(found, to, when);
+    add_recipient_hits(found, path, line, hits);
+  }
+}
+
+void Hunter::hunt_csv(const std::string& path, std::vector<HuntHit>& hits) {
+  std::ifstream in(path, std::ios::binary);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto rows = csv_rows(text);
+  if (rows.empty()) return;
+  int to_col = -1, time_col = -1;
+  std::vector<std::pair<int, std::string>> recipient_cols;
+  const auto& header = rows[0].second;
+  for (size_t i = 0; i < header.size(); ++i) {
+    std::string h = lower(header[i]);
+    if (to_key(h)) to_col = static_cast<int>(i);
+    else if (recipient_key(h)) recipient_cols.emplace_back(static_cast<int>(i), header[i]);
+    else if (time_col < 0 && (h == "receivedat" || h == "submittedat" || h == "date" || h == "timestamp" || h == "ts"))
+      time_col = static_cast<int>(i);
+  }
+  for (size_t r = 1; r < rows.size(); ++r) {
+    const auto& [line, row] = rows[r];
+    auto cell = [&](int c) { return c >= 0 && static_cast<size_t>(c) < row.size() ? row[static_cast<size_t>(c)] : std::string(); };
+    std::vector<std::pair<std::string, std::string>> found;
+    for (const auto& [c, name] : recipient_cols)
+      if (!cell(c).empty()) found.emplace_back(name, cell(c));
+    std::string when = cell(time_col).empty() ? fmt::format("{}:{}", path, line) : cell(time_col);
+    note_recipients(found, emails_in(cell(to_col)), when);
+    add_recipient_hits(found, path, line, hits);
+  }
+}
+
 Status Hunter::hunt_file(const std::string& path, std::vector<HuntHit>& hits) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return Error{2, fmt::format("cannot read {}", path)};
   simdjson::dom::parser parser;
+  // A whole JSON document (a Postmark export) or a CSV export: records are read after the lines.
+  bool csv = ends_with(path, ".csv"), document = false;
+  {
+    std::string first;
+    std::getline(in, first);
+    simdjson::dom::element e;
+    size_t nonspace = first.find_first_not_of(" \t\r");
+    document = !csv && nonspace != std::string::npos && (first[nonspace] == '{' || first[nonspace] == '[') &&
+               parser.parse(first).get(e) != simdjson::SUCCESS;
+    in.clear();
+    in.seekg(0);
+  }
   size_t line_no = 0;
   for (std::string line; std::getline(in, line);) {
     ++line_no;
@@ -145,6 +351,11 @@ Status Hunter::hunt_file(const std::string& path, std::vector<HuntHit>& hits) {
       size_t at = 0;
       if (contains_ioc(l, ioc, at))
         hits.push_back({"supply.hunt.ioc", core::Severity::high, path, line_no, ioc, excerpt(line, at, ioc.size())});
+    }
+    if (document || csv) continue;
+    if (l.find("postfix") != std::string::npos && l.find("]: ") != std::string::npos) {
+      postfix_line(line);
+      continue;
     }
     if (l.find("cc") == std::string::npos && l.find("forward") == std::string::npos &&
         l.find("blindcopy") == std::string::npos)
@@ -156,27 +367,13 @@ Status Hunter::hunt_file(const std::string& path, std::vector<HuntHit>& hits) {
     walk(root, found, to);
     std::string when = time_of(root);
     if (when.empty()) when = fmt::format("{}:{}", path, line_no);
-    for (const auto& [key, value] : found) {
-      for (const auto& addr : emails_in(value)) {
-        auto& g = m_recipients[addr];
-        if (g.count++ == 0) {
-          g.address = addr;
-          g.field = key;
-          g.first_seen = when;
-        }
-        g.last_seen = when;
-        std::string dom = domain_of(addr);
-        auto inside = [&](const std::string& d) { return dom == d || (dom.size() > d.size() && dom.compare(dom.size() - d.size() - 1, d.size() + 1, "." + d) == 0); };
-        bool outside = !m_org.empty()
-                           ? std::none_of(m_org.begin(), m_org.end(), inside)
-                           : std::none_of(to.begin(), to.end(), [&](const std::string& t) { return inside(domain_of(t)); });
-        g.outside = g.outside || outside;
-      }
-    }
-    for (const auto& [key, value] : found)
-      hits.push_back({"supply.hunt.hidden_recipient", core::Severity::medium, path, line_no, key,
-                      fmt::format("{}: {}", key, value.size() > 200 ? value.substr(0, 200) + "..." : value)});
+    note_recipients(found, to, when);
+    add_recipient_hits(found, path, line_no, hits);
   }
+  for (auto& [qid, m] : m_queue) finish_message(m);  // messages still queued when the log ends
+  m_queue.clear();
+  if (document) hunt_json_document(path, hits);
+  if (csv) hunt_csv(path, hits);
   return Ok{};
 }
 

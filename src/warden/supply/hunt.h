@@ -39,15 +39,32 @@ public:
   // The organisation's own mail domains: Bcc/Cc recipients outside them are flagged.
   void add_org_domain(std::string domain);
   // Searches a file line by line (any size). JSON lines are also walked for Bcc-like keys, and
-  // their recipients are grouped (recipients()).
+  // their recipients are grouped (recipients()). Also understood: postfix logs (the `to=<...>`
+  // delivery line of each recipient, grouped by queue id), a Postmark message export as one JSON
+  // document ({"Messages": [...]} or an array, pretty-printed or not) and CSV exports (*.csv with
+  // To/Cc/Bcc columns).
   Status hunt_file(const std::string& path, std::vector<HuntHit>& hits);
   size_t ioc_count() const { return m_iocs.size(); }
   const std::map<std::string, RecipientGroup>& recipients() const { return m_recipients; }
 
 private:
+  struct Message {  // a postfix queue entry, until it is removed
+    std::string from;
+    std::vector<std::string> to;
+    std::string first_seen, last_seen;
+  };
+  void note_recipients(const std::vector<std::pair<std::string, std::string>>& found,
+                       const std::vector<std::string>& to, const std::string& when);
+  void postfix_line(std::string_view line);
+  void finish_message(Message& m);
+  void hunt_json_document(const std::string& path, std::vector<HuntHit>& hits);
+  void hunt_csv(const std::string& path, std::vector<HuntHit>& hits);
+  bool outside(const std::string& domain, const std::vector<std::string>& to_domains) const;
   std::vector<std::string> m_iocs;  // lower case
   std::vector<std::string> m_org;   // lower case
   std::map<std::string, RecipientGroup> m_recipients;
+  std::map<std::string, Message> m_queue;                      // postfix queue id -> message
+  std::map<std::string, std::vector<std::string>> m_peers;     // postfix: who else each address got mail with
 };
 
 }  // namespace warden::supply

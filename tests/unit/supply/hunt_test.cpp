@@ -81,3 +81,56 @@ TEST(Hunt, IocFileAndErrors) {
 
 }  // namespace
 }  // namespace warden::supply
+
+namespace warden::supply {
+namespace {
+
+const std::string k_hunt = std::string(WARDEN_SOURCE_DIR) + "/tests/fixtures/hunt/";
+
+TEST(HuntFormats, PostfixRecipientLinesGroupedByQueueId) {
+  Hunter h;
+  h.add_ioc("giftshop.club");
+  std::vector<HuntHit> hits;
+  ASSERT_TRUE(h.hunt_file(k_hunt + "maillog", hits).ok());
+  EXPECT_EQ(hits.size(), 2u);  // the two to=<phan@giftshop.club> lines (the relay host is on them too)
+  const auto& phan = h.recipients().at("phan@giftshop.club");
+  EXPECT_EQ(phan.count, 2u);
+  EXPECT_EQ(phan.field, "postfix to");
+  EXPECT_EQ(phan.first_seen, "Sep 20 10:00:01");
+  EXPECT_EQ(phan.last_seen, "Sep 21 09:00:02");
+  EXPECT_TRUE(phan.outside);  // copied on mail to two different customers
+  EXPECT_EQ(h.recipients().at("bob@customer-two.org").count, 1u);  // deferred then sent: one recipient
+  EXPECT_FALSE(h.recipients().at("bob@customer-two.org").outside);
+  EXPECT_FALSE(h.recipients().at("root@acme.com").outside);
+  Hunter org;
+  org.add_org_domain("acme.com");
+  ASSERT_TRUE(org.hunt_file(k_hunt + "maillog", hits).ok());
+  EXPECT_TRUE(org.recipients().at("ann@customer-one.com").outside);
+  EXPECT_FALSE(org.recipients().at("root@acme.com").outside);
+}
+
+TEST(HuntFormats, PostmarkJsonAndCsvExports) {
+  Hunter json;
+  std::vector<HuntHit> hits;
+  ASSERT_TRUE(json.hunt_file(k_hunt + "postmark-outbound.json", hits).ok());
+  ASSERT_EQ(hits.size(), 2u);
+  EXPECT_EQ(hits[0].indicator, "Bcc");
+  EXPECT_EQ(hits[0].line, 5u);
+  EXPECT_EQ(hits[1].indicator, "Cc");
+  EXPECT_EQ(hits[1].line, 15u);
+  EXPECT_TRUE(json.recipients().at("phan@giftshop.club").outside);
+  EXPECT_EQ(json.recipients().at("phan@giftshop.club").first_seen, "2025-09-20T10:00:00Z");
+  EXPECT_FALSE(json.recipients().at("audit@customer-two.org").outside);  // the To's domain
+  Hunter csv;
+  hits.clear();
+  ASSERT_TRUE(csv.hunt_file(k_hunt + "postmark-export.csv", hits).ok());
+  ASSERT_EQ(hits.size(), 2u);
+  EXPECT_EQ(hits[1].line, 5u);  // after a quoted field with a newline
+  const auto& phan = csv.recipients().at("phan@giftshop.club");
+  EXPECT_EQ(phan.count, 2u);
+  EXPECT_EQ(phan.last_seen, "2025-09-22T09:00:00Z");
+  EXPECT_TRUE(phan.outside);
+}
+
+}  // namespace
+}  // namespace warden::supply
