@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "warden/codec/duplicate_keys.h"
 #include "warden/util/json_writer.h"
 
 namespace warden::codec {
@@ -44,10 +45,6 @@ std::string Id::key() const {
   default: return "n";
   }
 }
-
-namespace {
-
-Error invalid(std::string msg) { return Error{k_invalid_request, std::move(msg)}; }
 
 // Walks the tree and refuses any object with a repeated key (compared after unescaping, so
 // {"a":1,"\u0061":2} is a duplicate too). Depth is already bounded by the parser.
@@ -96,6 +93,10 @@ bool find_duplicate_key(element el, std::string& dup) {
   default: return false;
   }
 }
+
+namespace {
+
+Error invalid(std::string msg) { return Error{k_invalid_request, std::move(msg)}; }
 
 bool has_control_char(std::string_view s) {
   return std::any_of(s.begin(), s.end(), [](char c) {
