@@ -1,6 +1,7 @@
 #include "warden/supply/scan.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -11,6 +12,8 @@
 #include <simdjson.h>
 
 #include "warden/audit/redact.h"
+#include "warden/policy/policy.h"
+#include "warden/supply/escapes.h"
 #include "warden/supply/image.h"
 #include "warden/supply/lockfiles.h"
 #include "warden/supply/resolve.h"
@@ -58,7 +61,9 @@ bool looks_like_config(std::string_view path) {
   return file == "config.toml" && parent == ".codex";
 }
 
-bool secret_like(const std::string& key, const std::string& value) {
+}  // namespace
+
+bool looks_like_secret(const std::string& key, const std::string& value) {
   if (value.empty() || value.rfind("${", 0) == 0 || value.rfind("$", 0) == 0) return false;
   int n = 0;
   audit::redact_secrets(value, &n);
@@ -67,8 +72,6 @@ bool secret_like(const std::string& key, const std::string& value) {
   return re2::RE2::PartialMatch(key, name_re) && value.size() >= 12 &&
          value.find(' ') == std::string::npos && value != "placeholder";
 }
-
-}  // namespace
 
 void sort_findings(ScanReport& r) {
   std::stable_sort(r.findings.begin(), r.findings.end(), [](const ScanFinding& a, const ScanFinding& b) {
@@ -136,13 +139,59 @@ void Scanner::scan_config_text(const std::string& path, ConfigFormat format, std
     if (!s.guarded)
       r.findings.push_back({"supply.scan.not_guarded", Severity::medium, path, s.line,
                             fmt::format("server '{}' does not run under mcp-warden (mcp-warden wrap fixes it)", cs.name)});
+    check_escapes(s, inner, r);
+    s.launch = inner;
+    s.env = cs.env;
     for (const auto& e : cs.env)
-      if (secret_like(e.key, e.value))
+      if (looks_like_secret(e.key, e.value))
         r.findings.push_back({"supply.scan.plaintext_secret", Severity::high, path, e.line,
                               fmt::format("server '{}' has a plaintext secret in env {} (use the policy's "
                                           "secrets broker or the OS keychain)", cs.name, e.key)});
     r.servers.push_back(std::move(s));
   }
+}
+
+std::string Scanner::home() const {
+  if (!m_home.empty()) return m_home;
+  const char* h = std::getenv("HOME");
+  return h && *h ? h : "/root";
+}
+
+void Scanner::check_escapes(const ScanServer& s, const std::vector<std::string>& inner, ScanReport& r) const {
+  for (const auto& e : command_escapes(inner))
+    r.findings.push_back({e.rule, e.severity, s.config, s.line, fmt::format("server '{}': {}", s.name, e.message)});
+  if (!s.guarded) return;
+  WardenRunArgs run = warden_run_args(s.command);
+  for (const auto& e : wrapper_escapes(run))
+    r.findings.push_back({e.rule, e.severity, s.config, s.line, fmt::format("server '{}': {}", s.name, e.message)});
+  if (run.policy.empty()) return;  // the built-in default policy is the safe one
+  // The policy the wrapper names: ~/ under the home, relative paths beside the config, then as given.
+  std::string path = run.policy;
+  if (path.rfind("~/", 0) == 0) path = home() + path.substr(1);
+  else if (fs::path(path).is_relative()) {
+    std::error_code ec;
+    fs::path beside = fs::path(s.config).parent_path() / path;
+    if (fs::exists(beside, ec)) path = beside.string();
+  }
+  std::shared_ptr<const policy::Policy> pol;
+  try {
+    pol = policy::load_policy_file(path);
+  } catch (const std::exception& e) {
+    std::string why = e.what();
+    if (auto nl = why.find('\n'); nl != std::string::npos) why.resize(nl);
+    r.warnings.push_back(fmt::format("{}:{}: server '{}' names policy {}, which could not be read: {}", s.config, s.line,
+                                     s.name, run.policy, why));
+    return;
+  }
+  const policy::ServerPolicy* entry = pol->select_server(run.server, inner);
+  if (!entry) {
+    r.warnings.push_back(fmt::format("{}:{}: server '{}': policy {} has no server entry '{}'", s.config, s.line, s.name,
+                                     path, run.server));
+    return;
+  }
+  for (const auto& e : policy_escapes(*pol, *entry, home()))
+    r.findings.push_back({e.rule, e.severity, path, entry->where.line,
+                          fmt::format("server '{}' ({}:{}): {}", s.name, s.config, s.line, e.message)});
 }
 
 bool Scanner::wanted(std::string_view rel_path) {

@@ -1,6 +1,6 @@
 // `mcp-warden scan`: inventory of MCP servers in client configs and of packages in lockfiles,
 // node_modules, Python environments and container images, with findings: known-malicious versions, typosquats, unpinned npx packages,
-// servers not behind the warden, plaintext secrets in config env.
+// servers not behind the warden, plaintext secrets in config env, sandbox and host escapes.
 #pragma once
 
 #include <string>
@@ -21,6 +21,13 @@ struct ScanServer {
   std::vector<std::string> command;
   std::string package, version;  // resolved, if it could be
   bool guarded = false;          // runs under mcp-warden
+  std::vector<std::string> launch;  // what --connect starts: the command, looked through mcp-warden run
+  std::vector<ConfigEnv> env;
+  struct Connect {
+    bool tried = false, ok = false;
+    size_t tools = 0, prompts = 0, resources = 0, templates = 0;
+    std::string problem;  // why it could not be listed
+  } connect;
 };
 
 struct ScanFinding {
@@ -41,6 +48,8 @@ struct ScanReport {
 class Scanner {
 public:
   Scanner(const IntelDb& intel, const PopularPackages& popular) : m_intel(intel), m_popular(popular) {}
+  // The home that `~` means in policies named by wrapped entries (default: $HOME).
+  void set_home(std::string home) { m_home = std::move(home); }
   // A client config: JSON/JSONC, Continue's YAML or Codex's TOML (by extension).
   void scan_config(const std::string& path, ScanReport& r) const;
   // A directory or file: client configs by name, lockfiles and manifests (lockfiles.h),
@@ -63,10 +72,17 @@ private:
                         ScanReport& r) const;
   void check_package(Ecosystem eco, const std::string& file, int line, const std::string& name,
                      const std::string& version, ScanReport& r) const;
+  // Sandbox and host escapes (escapes.h) of one server entry, and of the policy its wrapper names.
+  void check_escapes(const ScanServer& s, const std::vector<std::string>& inner, ScanReport& r) const;
+  std::string home() const;
   const IntelDb& m_intel;
   const PopularPackages& m_popular;
+  std::string m_home;
 };
 
 void sort_findings(ScanReport& r);
+
+// A config env value that is a token or has a secret's name (supply.scan.plaintext_secret).
+bool looks_like_secret(const std::string& key, const std::string& value);
 
 }  // namespace warden::supply
