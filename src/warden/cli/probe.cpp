@@ -26,6 +26,7 @@
 #include "warden/egress/identifiers.h"
 #include "warden/gateway/upstream.h"
 #include "warden/policy/policy.h"
+#include "warden/supply/rpc_client.h"
 #include "warden/util/clock.h"
 #include "warden/util/json_writer.h"
 #include "warden/util/strings.h"
@@ -48,69 +49,7 @@ struct ProbeFinding {
   std::string message;
 };
 
-// A line-oriented JSON-RPC client over the server's stdio.
-class RpcClient {
-public:
-  RpcClient(int in, int out, int err, int timeout_ms) : m_in(in), m_out(out), m_err(err), m_timeout_ms(timeout_ms) {}
-
-  bool send(const std::string& line) {
-    std::string data = line + "\n";
-    size_t off = 0;
-    while (off < data.size()) {
-      ssize_t n = ::write(m_in, data.data() + off, data.size() - off);
-      if (n > 0) {
-        off += static_cast<size_t>(n);
-      } else if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-        pollfd p{m_in, POLLOUT, 0};
-        if (::poll(&p, 1, m_timeout_ms) <= 0) return false;
-      } else {
-        return false;
-      }
-    }
-    return true;
-  }
-
-  // The response to `id` (other lines, notifications and server requests, are skipped).
-  std::optional<std::string> wait_for(int64_t id) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(m_timeout_ms);
-    for (;;) {
-      for (size_t nl; (nl = m_buf.find('\n')) != std::string::npos;) {
-        std::string line = m_buf.substr(0, nl);
-        m_buf.erase(0, nl + 1);
-        simdjson::dom::element doc;
-        int64_t got = 0;
-        if (m_parser.parse(line).get(doc) == simdjson::SUCCESS && doc["id"].get_int64().get(got) == simdjson::SUCCESS &&
-            got == id && (doc["result"].error() == simdjson::SUCCESS || doc["error"].error() == simdjson::SUCCESS))
-          return line;
-      }
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
-      if (left <= 0) return std::nullopt;
-      pollfd p[2] = {{m_out, POLLIN, 0}, {m_err, POLLIN, 0}};
-      if (::poll(p, m_err >= 0 ? 2 : 1, static_cast<int>(left)) <= 0) return std::nullopt;
-      char buf[65536];
-      if (m_err >= 0 && (p[1].revents & (POLLIN | POLLHUP))) {  // the server's log: pass it on
-        ssize_t e = ::read(m_err, buf, sizeof buf);
-        if (e > 0) (void)!::write(STDERR_FILENO, buf, static_cast<size_t>(e));
-        else if (e == 0) m_err = -1;
-      }
-      if (!(p[0].revents & (POLLIN | POLLHUP))) continue;
-      ssize_t n = ::read(m_out, buf, sizeof buf);
-      if (n == 0) return std::nullopt;
-      if (n > 0) m_buf.append(buf, static_cast<size_t>(n));
-    }
-  }
-
-  std::optional<std::string> call(int64_t id, const std::string& method, const std::string& params) {
-    if (!send(fmt::format(R"({{"jsonrpc":"2.0","id":{},"method":"{}","params":{}}})", id, method, params)))
-      return std::nullopt;
-    return wait_for(id);
-  }
-
-private:
-  int m_in, m_out, m_err, m_timeout_ms;
-  std::string m_buf;
-  simdjson::dom::parser m_parser;
-};
+using supply::RpcClient;
 
 // Canary arguments for one tool's input schema. Every value is unique to (tool, property).
 struct Canaries {

@@ -1,4 +1,4 @@
-// `mcp-warden scan [PATH...] [--home DIR] [--image TAR]... [--format table|json|sarif] [--intel DIR] [--fail-on S]`
+// `mcp-warden scan [PATH...] [--home DIR] [--image TAR]... [--connect] [--format table|json|sarif] [--intel DIR] [--fail-on S]`
 #include <cstdlib>
 #include <iostream>
 
@@ -7,6 +7,7 @@
 #include "warden/cli/cli.h"
 #include "warden/cli/commands.h"
 #include "warden/cli/sarif.h"
+#include "warden/supply/connect.h"
 #include "warden/supply/scan.h"
 #include "warden/util/json_writer.h"
 
@@ -17,7 +18,17 @@ namespace {
 struct ScanOptions {
   std::vector<std::string> paths, images;
   std::string home, intel_dir, format = "table", fail_on = "high";
+  bool connect = false;
+  int connect_timeout_ms = 10000;
 };
+
+// "12 tools, 3 prompts, 7 resources, 2 templates" or "not listed: why".
+std::string connect_summary(const supply::ScanServer& s) {
+  if (!s.connect.tried) return "";
+  if (!s.connect.ok) return "not listed: " + s.connect.problem;
+  return fmt::format("{} tools, {} prompts, {} resources, {} templates", s.connect.tools, s.connect.prompts,
+                     s.connect.resources, s.connect.templates);
+}
 
 int run_scan(const ScanOptions& o) {
   auto fail_on = core::parse_severity(o.fail_on);
@@ -40,9 +51,15 @@ int run_scan(const ScanOptions& o) {
   supply::ScanReport report;
   const char* env_home = std::getenv("HOME");
   std::string home = !o.home.empty() ? o.home : (o.paths.empty() && o.images.empty() && env_home ? env_home : "");
+  if (!home.empty()) scanner.set_home(home);
   if (!home.empty()) scanner.scan_home(home, report);
   for (const auto& p : o.paths) scanner.scan_path(p, report);
   for (const auto& i : o.images) scanner.scan_image(i, report);
+  if (o.connect) {
+    supply::ConnectOptions co;
+    co.timeout_ms = o.connect_timeout_ms;
+    supply::connect_servers(report, co);
+  }
   supply::sort_findings(report);
   for (const auto& w : report.warnings) std::cerr << "mcp-warden: warning: " << w << "\n";
 
@@ -55,7 +72,19 @@ int run_scan(const ScanOptions& o) {
       w.key("command").begin_array();
       for (const auto& a : s.command) w.string(a);
       w.end_array().key("package").string(s.package).key("version").string(s.version);
-      w.key("guarded").boolean(s.guarded).end_object();
+      w.key("guarded").boolean(s.guarded);
+      if (s.connect.tried) {
+        w.key("connect").begin_object().key("ok").boolean(s.connect.ok);
+        if (s.connect.ok)
+          w.key("tools").integer(static_cast<int64_t>(s.connect.tools))
+              .key("prompts").integer(static_cast<int64_t>(s.connect.prompts))
+              .key("resources").integer(static_cast<int64_t>(s.connect.resources))
+              .key("resource_templates").integer(static_cast<int64_t>(s.connect.templates));
+        else
+          w.key("problem").string(s.connect.problem);
+        w.end_object();
+      }
+      w.end_object();
     }
     w.end_array().key("packages").integer(static_cast<int64_t>(report.packages));
     w.key("findings").begin_array();
@@ -74,10 +103,10 @@ int run_scan(const ScanOptions& o) {
     std::cout << fmt::format("{} MCP server(s) in client configs, {} package(s) in lockfiles, manifests and installed trees\n",
                              report.servers.size(), report.packages);
     for (const auto& s : report.servers)
-      std::cout << fmt::format("  {:<20} {}{}  {}:{}\n", s.name,
+      std::cout << fmt::format("  {:<20} {}{}  {}:{}{}\n", s.name,
                                s.package.empty() ? fmt::format("{}", s.command.empty() ? "" : s.command[0]) : s.package,
-                               s.version.empty() ? "" : "@" + s.version, s.config, s.line)
-;
+                               s.version.empty() ? "" : "@" + s.version, s.config, s.line,
+                               s.connect.tried ? "  [" + connect_summary(s) + "]" : "");
     for (const auto& f : report.findings)
       std::cout << fmt::format("{:<8} {:<30} {}{}: {}\n", core::severity_name(f.severity), f.rule, f.file,
                                f.line ? fmt::format(":{}", f.line) : "", f.message);
@@ -98,6 +127,11 @@ Command add_scan_command(CLI::App& root) {
   app->add_option("--intel", o->intel_dir, "Intel directory (default: $XDG_STATE_HOME/mcp-warden/intel)");
   app->add_option("--format", o->format, "table | json | sarif")->check(CLI::IsMember({"table", "json", "sarif"}));
   app->add_option("--fail-on", o->fail_on, "Exit 1 at or above this severity (default high)");
+  app->add_flag("--connect", o->connect,
+                "Start each stdio server in the sandbox, list its tools, prompts and resources, and run the "
+                "metadata and cross-server shadowing detectors on them");
+  app->add_option("--connect-timeout-ms", o->connect_timeout_ms, "With --connect: how long to wait for each answer (default 10000)")
+      ->check(CLI::Range(100, 600000));
   return {app, [o](const std::vector<std::string>&) { return run_scan(*o); }};
 }
 

@@ -1,5 +1,6 @@
 #include "warden/detect/shadowing.h"
 
+#include <algorithm>
 #include <cctype>
 
 #include <fmt/format.h>
@@ -96,7 +97,11 @@ std::vector<CrossServerFinding> cross_server_findings(const std::vector<ServerTo
                             "calls", printable(o.name), other_server),
                 "name", t.name);
           }
-          if (distinctive(o.name) && o.name != t.name && mentions(t.description, o.name))
+          // A description naming a tool its own server also has (filesystem's read_file pointing
+          // to its read_text_file) is about that tool, not the other server's.
+          bool own = std::any_of(servers[a].tools.begin(), servers[a].tools.end(),
+                                 [&](const ToolRef& mine) { return mine.name == o.name; });
+          if (distinctive(o.name) && o.name != t.name && !own && mentions(t.description, o.name))
             add(a, i, "shadow.cross_reference", Severity::high,
                 fmt::format("the description refers to '{}' of server '{}': a tool that talks "
                             "about another server's tools can redirect them", o.name, other_server),
