@@ -90,7 +90,7 @@ Status PopularPackages::add_list(std::string_view text, const std::string& sourc
       return Error{2, fmt::format("{}:{}: expected 'npm:NAME' or 'pypi:NAME', found '{}'", source,
                                   line_no, line)};
     std::string name(line.substr(colon + 1));
-    m_names.push_back({*eco, name, base_name(name), name_skeleton(base_name(name))});
+    m_names.push_back({*eco, name, lower(name), base_name(name), name_skeleton(base_name(name))});
   }
   return Ok{};
 }
@@ -103,7 +103,7 @@ Status PopularPackages::add_bundled() {
 bool PopularPackages::contains(Ecosystem eco, std::string_view name) const {
   std::string l = lower(name);
   return std::any_of(m_names.begin(), m_names.end(),
-                     [&](const Entry& e) { return e.eco == eco && lower(e.name) == l; });
+                     [&](const Entry& e) { return e.eco == eco && e.lower_name == l; });
 }
 
 std::vector<NameFinding> PopularPackages::check(Ecosystem eco, std::string_view name) const {
@@ -130,6 +130,10 @@ std::vector<NameFinding> PopularPackages::check(Ecosystem eco, std::string_view 
                                  e.name)});
       continue;
     }
+    // Names whose lengths differ by more than two are more than two edits apart: the distance
+    // is not worth computing (scan checks every installed package against every popular name).
+    size_t shorter = std::min(base.size(), e.base.size());
+    if (std::max(base.size(), e.base.size()) - shorter > 2) continue;
     size_t d = edit_distance(base, e.base);
     size_t longest = std::max(base.size(), e.base.size());
     // One edit on names of 5+ characters, two on names of 10+: the typo window of real squats.

@@ -33,6 +33,7 @@ private:
   struct Entry {
     Ecosystem eco;
     std::string name;  // as listed
+    std::string lower_name;
     std::string base;  // without scope, lower case
     std::string skeleton;  // confusables folded, separators removed
   };
