@@ -1,6 +1,7 @@
 #include "warden/supply/escapes.h"
 
 #include <gtest/gtest.h>
+#include <simdjson.h>
 
 #include "test_util.h"
 #include "warden/policy/policy.h"
@@ -162,6 +163,30 @@ TEST(SupplyEscapes, AMissingPolicyIsAWarning) {
   ASSERT_EQ(r.warnings.size(), 1u);
   EXPECT_NE(r.warnings[0].find("/nonexistent/p.yaml"), std::string::npos) << r.warnings[0];
   EXPECT_EQ(r.servers.size(), 1u);
+}
+
+TEST(SupplyEscapes, SarifNamesTheRuleAndTheEntryLine) {
+  std::string out;
+  const std::string cfg = std::string(WARDEN_SOURCE_DIR) + "/tests/fixtures/scan/escapes/mcp.json";
+  EXPECT_EQ(testing::run_warden("scan " + cfg + " --format sarif", &out), 1);
+  simdjson::dom::parser p;
+  simdjson::dom::element doc;
+  ASSERT_EQ(p.parse(out).get(doc), simdjson::SUCCESS) << out;
+  simdjson::dom::array results;
+  ASSERT_EQ(doc["runs"].at(0)["results"].get_array().get(results), simdjson::SUCCESS);
+  bool privileged = false;
+  for (auto res : results) {
+    std::string_view rule, uri;
+    int64_t line = 0;
+    if (res["ruleId"].get_string().get(rule) != simdjson::SUCCESS || rule != "supply.scan.privileged_container") continue;
+    auto loc = res["locations"].at(0)["physicalLocation"];
+    ASSERT_EQ(loc["artifactLocation"]["uri"].get_string().get(uri), simdjson::SUCCESS);
+    ASSERT_EQ(loc["region"]["startLine"].get_int64().get(line), simdjson::SUCCESS);
+    EXPECT_TRUE(uri.ends_with("escapes/mcp.json")) << uri;
+    EXPECT_EQ(line, 3);
+    privileged = true;
+  }
+  EXPECT_TRUE(privileged) << out;
 }
 
 }  // namespace
