@@ -39,7 +39,8 @@ std::vector<ToolRef> tool_refs(simdjson::dom::element tools_list);
 //                          separators, 0/o, 1/l, rn/m: the skeleton of name.confusable)
 //   shadow.cross_reference (high)   the description names another server's tool (a distinctive
 //                          name: with '_', '-', '.', or an inner capital, at least 5 characters,
-//                          as a whole word), the way shadowing attacks redirect behaviour
+//                          as a whole word) that its own server does not also have, the way
+//                          shadowing attacks redirect behaviour
 // Each pair is reported on both sides for names, on the referring tool for descriptions.
 std::vector<CrossServerFinding> cross_server_findings(const std::vector<ServerTools>& servers);
 
