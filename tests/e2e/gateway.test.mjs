@@ -5,13 +5,12 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { CreateMessageRequestSchema, ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
-import { WARDEN, EVERYTHING, tempDir, writePolicy, readAudit, runWarden } from './lib.mjs';
+import { WARDEN, EVERYTHING, tempDir, writePolicy, readAudit, runWarden, startGateway } from './lib.mjs';
 
-let gw, url, audit, stderr = '';
+let gw, url, audit;
 
 before(async () => {
   const dir = tempDir();
@@ -27,15 +26,7 @@ servers:
     prompts: {"*": {action: allow}}
     resources: {"*": {action: allow}}
 `);
-  gw = spawn(WARDEN, ['gateway', '--config', policy, '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  url = await new Promise((resolve, reject) => {
-    gw.stderr.on('data', (d) => {
-      stderr += d;
-      const m = /listening on (http:\/\/\S+)/.exec(stderr);
-      if (m) resolve(new URL(m[1]));
-    });
-    gw.on('exit', (code) => reject(new Error(`gateway exited ${code}: ${stderr}`)));
-  });
+  ({ proc: gw, url } = await startGateway(['--config', policy, '--listen', '127.0.0.1:0']));
 });
 
 after(async () => {
@@ -130,12 +121,7 @@ agents:
   ci-bot: {api_key_sha256: "${sha('ci-bot-key')}", servers: [everything], tools: [echo]}
   outsider: {api_key_sha256: "${sha('outsider-key')}", servers: [other]}
 `);
-  const g = spawn(WARDEN, ['gateway', '--config', policy, '--server', 'everything', '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let err = '';
-  const base = await new Promise((resolve, reject) => {
-    g.stderr.on('data', (d) => { err += d; const m = /listening on (http:\/\/\S+)/.exec(err); if (m) resolve(new URL(m[1])); });
-    g.on('exit', (code) => reject(new Error(`gateway exited ${code}: ${err}`)));
-  });
+  const { proc: g, url: base } = await startGateway(['--config', policy, '--server', 'everything', '--listen', '127.0.0.1:0']);
   try {
     const init = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } });
     const anon = await fetch(base, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body: init });
@@ -182,17 +168,8 @@ servers:
     tools: {echo: {action: ${echoAction}}, "*": {action: allow}}
 `;
   const policy = writePolicy(dir, policyText('allow'));
-  const g = spawn(WARDEN, ['gateway', '--config', policy, '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0'],
-    { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, MCP_WARDEN_ADMIN_TOKEN: 'admin-secret' } });
-  let err = '';
-  const [base, admin] = await new Promise((resolve, reject) => {
-    g.stderr.on('data', (d) => {
-      err += d;
-      const m = /listening on (http:\/\/\S+)/.exec(err), a = /admin API on (http:\/\/\S+)/.exec(err);
-      if (m && a) resolve([new URL(m[1]), a[1]]);
-    });
-    g.on('exit', (code) => reject(new Error(`gateway exited ${code}: ${err}`)));
-  });
+  const { proc: g, url: base, admin, log } = await startGateway(['--config', policy, '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0'],
+    { MCP_WARDEN_ADMIN_TOKEN: 'admin-secret' });
   const auth = { authorization: 'Bearer admin-secret' };
   const get = (p, headers = auth) => fetch(admin + p, { headers });
   const post = (p) => fetch(admin + p, { method: 'POST', headers: auth });
@@ -230,7 +207,7 @@ servers:
     // SIGHUP reloads a good policy: new sessions get it.
     fs.writeFileSync(policy, policyText('deny'));
     g.kill('SIGHUP');
-    await new Promise((r) => { const t = setInterval(() => { if (/policy reloaded/.test(err)) { clearInterval(t); r(); } }, 20); });
+    await new Promise((r) => { const t = setInterval(() => { if (/policy reloaded/.test(log())) { clearInterval(t); r(); } }, 20); });
     const c = await connectOnce();
     await assert.rejects(c.client.callTool({ name: 'echo', arguments: { message: 'now denied' } }), /denied by the policy/);
     await c.client.close();
@@ -255,9 +232,9 @@ test('SSE events carry ids and a dropped stream resumes with Last-Event-ID', asy
   assert.equal(res.headers.get('content-type'), 'text/event-stream');
   const reader = res.body.getReader();
   let text = '';
-  while (!/\n\n/.test(text)) text += new TextDecoder().decode((await reader.read()).value);
-  const firstId = /^id: (\d+)$/m.exec(text)[1];
-  assert.match(text, /notifications\/progress/);
+  // The server may send other notifications first (server-everything announces list changes).
+  while (!/notifications\/progress[^\n]*\n\n/.test(text)) text += new TextDecoder().decode((await reader.read()).value);
+  const firstId = [...text.matchAll(/^id: (\d+)$/gm)].at(-1)[1];
   ctrl.abort();
   // Resume: what followed on that stream, up to the response, arrives on a GET with Last-Event-ID.
   const resumed = await fetch(url, { method: 'GET', headers: { accept: 'text/event-stream', 'mcp-session-id': sid, 'last-event-id': firstId } });

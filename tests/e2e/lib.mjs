@@ -142,3 +142,19 @@ export async function startFakePostmark(dir, lifetimeMs = 60000) {
     stop: () => child.kill(),
   };
 }
+
+// Starts `mcp-warden gateway ARGS` and resolves once it listens (and its admin API, when --admin is
+// given): { proc, url, admin, log() } where log() is everything it printed on stderr so far.
+export function startGateway(args, env = {}) {
+  const proc = spawn(WARDEN, ['gateway', ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
+  let err = '';
+  const wantAdmin = args.includes('--admin');
+  return new Promise((resolve, reject) => {
+    proc.stderr.on('data', (d) => {
+      err += d;
+      const m = /listening on (http:\/\/\S+)/.exec(err), a = /admin API on (http:\/\/\S+)/.exec(err);
+      if (m && (a || !wantAdmin)) resolve({ proc, url: new URL(m[1]), admin: a ? a[1] : undefined, log: () => err });
+    });
+    proc.on('exit', (code) => reject(new Error(`gateway exited ${code}: ${err}`)));
+  });
+}

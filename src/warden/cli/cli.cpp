@@ -29,7 +29,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   std::vector<Command> commands{add_run_command(app), add_audit_command(app), add_intel_command(app), add_diff_command(app), add_hunt_command(app), add_registry_command(app),
                                add_wrap_command(app), add_unwrap_command(app), add_scan_command(app), add_check_tools_command(app), add_demo_command(app), add_probe_command(app), add_gateway_command(app),
-                               add_pins_command(app)};
+                               add_pins_command(app), add_approvals_command(app)};
 
   try {
     app.parse(cli_argc, argv);

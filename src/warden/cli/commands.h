@@ -28,5 +28,6 @@ Command add_probe_command(CLI::App& root);
 Command add_gateway_command(CLI::App& root);
 Command add_check_tools_command(CLI::App& root);
 Command add_pins_command(CLI::App& root);
+Command add_approvals_command(CLI::App& root);
 
 }  // namespace warden::cli

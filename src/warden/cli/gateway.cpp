@@ -15,6 +15,8 @@
 #include "warden/audit/audit_log.h"
 #include "warden/cli/cli.h"
 #include "warden/cli/commands.h"
+#include "warden/detect/metadata_scanner.h"
+#include "warden/detect/pin_store.h"
 #include "warden/supply/registry.h"
 #include "warden/transport/http_gateway.h"
 
@@ -23,8 +25,10 @@ namespace warden::cli {
 namespace {
 
 struct GatewayOptions {
-  std::string config, server, audit, mode, listen, state_dir, admin;
+  std::vector<std::string> servers;
+  std::string config, audit, mode, listen, state_dir, admin;
   int upstream_timeout_ms = 300000;
+  int approval_timeout_s = 120;
 };
 
 int gateway(const GatewayOptions& o) {
@@ -35,22 +39,27 @@ int gateway(const GatewayOptions& o) {
     std::cerr << "mcp-warden: " << e.what() << "\n";
     return k_exit_usage;
   }
-  const policy::ServerPolicy* server = nullptr;
-  for (const auto& s : pol->servers())
-    if ((o.server.empty() && !s.command.empty()) || s.name == o.server) {
-      server = &s;
-      break;
+  // Every server entry with a `command` (or those named with --server), in policy order.
+  std::vector<const policy::ServerPolicy*> servers;
+  for (const auto& name : o.servers) {
+    const policy::ServerPolicy* sp = pol->find_server(name);
+    if (!sp || sp->command.empty()) {
+      std::cerr << fmt::format("mcp-warden: {}: no server entry '{}' with a `command`\n", o.config, name);
+      return k_exit_usage;
     }
-  if (!server || server->command.empty()) {
-    std::cerr << fmt::format("mcp-warden: {}: the gateway needs a server entry with a `command`{}\n", o.config,
-                             o.server.empty() ? "" : fmt::format(" named '{}'", o.server));
+    servers.push_back(sp);
+  }
+  if (o.servers.empty())
+    for (const auto& s : pol->servers()) {
+      if (!s.command.empty()) servers.push_back(&s);
+      else if (!s.url.empty())
+        std::cerr << fmt::format("mcp-warden: warning: server '{}' has a url: remote upstreams are not served by "
+                                 "the gateway yet; it is left out\n", s.name);
+    }
+  if (servers.empty()) {
+    std::cerr << fmt::format("mcp-warden: {}: the gateway needs a server entry with a `command`\n", o.config);
     return k_exit_usage;
   }
-  size_t with_command = 0;
-  for (const auto& s : pol->servers()) with_command += s.command.empty() ? 0 : 1;
-  if (with_command > 1)
-    std::cerr << fmt::format("mcp-warden: warning: serving only '{}'; aggregating several servers behind one "
-                             "endpoint is not built yet (pick one with --server)\n", server->name);
   for (const auto& line : pol->not_enforced())
     if (line.rfind("gateway", 0) != 0 && line.rfind("agents", 0) != 0)
       std::cerr << "mcp-warden: warning: " << line << "\n";
@@ -75,12 +84,32 @@ int gateway(const GatewayOptions& o) {
   }
   auto alerter = alert::Alerter::from_config(pol->alerts());
 
+  // Runtime detectors and definition pins, shared by every session (docs/detectors.md).
+  auto scanner = detect::MetadataScanner::with_default_rules();
+  if (!scanner) {
+    std::cerr << "mcp-warden: " << scanner.error().message << "\n";
+    return k_exit_usage;
+  }
+  std::unique_ptr<detect::PinStore> pins;
+  bool any_pins = false;
+  for (const auto* sp : servers) any_pins |= sp->pins != policy::PinMode::off;
+  if (any_pins) {
+    auto store = detect::PinStore::open_for_runtime(o.state_dir);
+    if (!store) {
+      std::cerr << "mcp-warden: " << store.error().message << "\n";
+      return k_exit_usage;
+    }
+    pins = std::move(*store);
+  }
+
   transport::HttpGatewayOptions ho;
+  ho.scanner = std::make_shared<const detect::MetadataScanner>(std::move(*scanner));
+  ho.pins = pins.get();
   ho.listen = o.listen.empty() ? gc.listen : o.listen;
   ho.path = gc.path;
   ho.policy = pol;
-  ho.server = server;
-  ho.command = server->command;
+  ho.servers = servers;
+  ho.namespacing = gc.namespacing;
   ho.mode_override = mode_override;
   ho.state_dir = o.state_dir;
   ho.audit_path = audit_path;
@@ -88,6 +117,7 @@ int gateway(const GatewayOptions& o) {
   ho.alerter = alerter.get();
   ho.clock = &clock;
   ho.upstream_timeout_ms = o.upstream_timeout_ms;
+  ho.approval_timeout_s = o.approval_timeout_s;
   ho.policy_path = o.config;
   ho.admin_listen = !o.admin.empty() ? o.admin : pol->gateway() ? gc.admin : "";
   std::string token_note;
@@ -125,8 +155,15 @@ int gateway(const GatewayOptions& o) {
     return k_exit_usage;
   }
   auto host = ho.listen.substr(0, ho.listen.rfind(':'));
-  std::cerr << fmt::format("mcp-warden gateway: listening on http://{}:{}{} (server '{}', audit {})\n", host, gw.port(),
-                           ho.path, server->name, audit_path)
+  std::string names;
+  for (const auto* sp : servers) names += (names.empty() ? "'" : ", '") + sp->name + "'";
+  std::cerr << fmt::format("mcp-warden gateway: listening on http://{}:{}{} (server{} {}{}, audit {})\n", host,
+                           gw.port(), ho.path, servers.size() > 1 ? "s" : "", names,
+                           servers.size() > 1 || gc.namespacing == policy::Namespacing::always
+                               ? gc.namespacing == policy::Namespacing::never ? ", names as the servers give them"
+                                                                               : ", names as SERVER__NAME"
+                               : "",
+                           audit_path)
             << std::flush;
   if (gw.admin_port())
     std::cerr << fmt::format("mcp-warden gateway: admin API on http://{}:{} (token {})\n",
@@ -155,11 +192,11 @@ int gateway(const GatewayOptions& o) {
 
 Command add_gateway_command(CLI::App& root) {
   auto opts = std::make_shared<GatewayOptions>();
-  auto* app = root.add_subcommand("gateway", "Serve MCP over Streamable HTTP, each session's server sandboxed and guarded");
+  auto* app = root.add_subcommand("gateway", "Serve MCP over Streamable HTTP, each session's servers sandboxed and guarded");
   app->add_option("--config", opts->config, "Policy file with the server entry (and optionally a gateway: section)")
       ->required()
       ->check(CLI::ExistingFile);
-  app->add_option("--server", opts->server, "Server entry to serve (default: the first with a command)");
+  app->add_option("--server", opts->servers, "Server entry to serve; repeat for several (default: every entry with a command)");
   app->add_option("--audit", opts->audit, "Audit log path (overrides the policy's audit.path)");
   app->add_option("--mode", opts->mode, "enforce | monitor")->check(CLI::IsMember({"enforce", "monitor"}));
   app->add_option("--listen", opts->listen, "HOST:PORT (overrides gateway.listen; port 0: any free port)");
@@ -167,6 +204,9 @@ Command add_gateway_command(CLI::App& root) {
   app->add_option("--admin", opts->admin, "Admin API HOST:PORT (overrides gateway.admin; default: none without a gateway: section)");
   app->add_option("--upstream-timeout-ms", opts->upstream_timeout_ms, "How long a request may wait for its answer (default 300000)")
       ->check(CLI::Range(100, 3600000));
+  app->add_option("--approval-timeout-s", opts->approval_timeout_s,
+                  "How long a call under `action: approve` waits for a person before it is denied (default 120)")
+      ->check(CLI::Range(1, 86400));
   return {app, [opts](const std::vector<std::string>&) { return gateway(*opts); }};
 }
 

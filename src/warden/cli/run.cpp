@@ -16,11 +16,7 @@
 #include "warden/audit/forensics.h"
 #include "warden/detect/metadata_scanner.h"
 #include "warden/detect/pin_store.h"
-#include "warden/gateway/breaker_filter.h"
-#include "warden/gateway/intent_filter.h"
-#include "warden/gateway/metadata_filter.h"
-#include "warden/gateway/result_filter.h"
-#include "warden/gateway/policy_filter.h"
+#include "warden/gateway/chain.h"
 #include "warden/gateway/upstream.h"
 #include "warden/gateway/processor.h"
 #include "warden/policy/policy.h"
@@ -161,11 +157,9 @@ int run(const RunOptions& o, const std::vector<std::string>& command) {
   }
   std::unique_ptr<detect::PinStore> pins;
   if (server->pins != policy::PinMode::off) {
-    std::string dir = o.state_dir.empty() ? supply::default_state_dir() : o.state_dir;
-    auto store = detect::PinStore::open(detect::PinStore::path_in(dir));
+    auto store = detect::PinStore::open_for_runtime(o.state_dir);
     if (!store) {
-      std::cerr << "mcp-warden: " << store.error().message
-                << " (set --state-dir, or pins: off in the policy); refusing to start\n";
+      std::cerr << "mcp-warden: " << store.error().message << "\n";
       return k_exit_usage;
     }
     pins = std::move(*store);
@@ -174,24 +168,15 @@ int run(const RunOptions& o, const std::vector<std::string>& command) {
 
   gateway::Session session(server->name, session_id);
   gateway::FilterChain chain;
-  auto breaker_owned = std::make_unique<gateway::BreakerFilter>();
-  gateway::BreakerFilter* breaker = breaker_owned.get();
-  chain.add(std::move(breaker_owned));
-  chain.add(std::make_unique<gateway::PolicyFilter>(
-      std::make_unique<policy::Evaluator>(pol, server, clock, mode_override)));
-  auto shared_scanner = std::make_shared<const detect::MetadataScanner>(std::move(*scanner));
-  gateway::MetadataFilterOptions mo;
-  mo.scanner = shared_scanner;
-  mo.config = server->detectors;
-  mo.pins = server->pins;
-  mo.store = pins.get();
-  mo.monitor = mode == policy::Mode::monitor;
-  mo.clock = &clock;
-  chain.add(std::make_unique<gateway::MetadataFilter>(std::move(mo)));
-  chain.add(std::make_unique<gateway::IntentFilter>(up.board()));
-  // After the intent filter, so a withheld result still ends its call on the intent board.
-  chain.add(std::make_unique<gateway::ResultFilter>(shared_scanner, server->detectors,
-                                                    mode == policy::Mode::monitor));
+  gateway::ChainOptions co;
+  co.policy = pol;
+  co.server = server;
+  co.clock = &clock;
+  co.mode_override = mode_override;
+  co.scanner = std::make_shared<const detect::MetadataScanner>(std::move(*scanner));
+  co.pins = pins.get();
+  co.board = &up.board();
+  gateway::BreakerFilter* breaker = gateway::build_standard_chain(chain, co).breaker;
   codec::Limits limits;
   limits.max_message_bytes = o.max_message_bytes;
   gateway::Processor processor(session, chain, log->get(), alerter.get(), clock, limits);

@@ -1,5 +1,7 @@
 #include "warden/detect/pin_store.h"
 
+#include "warden/supply/registry.h"
+
 #include <fmt/format.h>
 
 #include "warden/util/sha256.h"
@@ -57,6 +59,14 @@ std::string pin_hash(std::string_view canonical_definition) {
 }
 
 std::string PinStore::path_in(const std::string& state_dir) { return state_dir + "/pins.sqlite"; }
+
+Result<std::unique_ptr<PinStore>> PinStore::open_for_runtime(const std::string& state_dir) {
+  auto store = open(path_in(state_dir.empty() ? supply::default_state_dir() : state_dir));
+  if (!store)
+    return Error{store.error().code,
+                 store.error().message + " (set --state-dir, or pins: off in the policy); refusing to start"};
+  return store;
+}
 
 Result<std::unique_ptr<PinStore>> PinStore::open(const std::string& path) {
   auto db = util::open_sqlite(path, k_schema, "pin store");

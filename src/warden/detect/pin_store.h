@@ -50,6 +50,9 @@ public:
   // The pins database in a state directory: DIR/pins.sqlite.
   static std::string path_in(const std::string& state_dir);
   static Result<std::unique_ptr<PinStore>> open(const std::string& path);
+  // The store `run` and `gateway` use: in `state_dir` (empty: the default state directory), with
+  // an error that says how to get going when it cannot be opened.
+  static Result<std::unique_ptr<PinStore>> open_for_runtime(const std::string& state_dir);
   ~PinStore();
   PinStore(const PinStore&) = delete;
   PinStore& operator=(const PinStore&) = delete;

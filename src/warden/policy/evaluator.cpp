@@ -307,8 +307,9 @@ Verdict Evaluator::decide(const codec::Message& m, RuleKind kind) {
 
   if (r->action == Action::approve) {
     v.decision = core::Decision::approve;
-    v.reason = fmt::format("requires approval: {} '{}' on server '{}' needs a human decision; "
-                           "approvals arrive with the HTTP gateway",
+    v.reason = fmt::format("requires approval: {} '{}' on server '{}' needs a human decision "
+                           "(mcp-warden approvals; `run` has no approval channel: use the gateway, "
+                           "or allow or deny it in the policy)",
                            what, m.target, m_server->name);
     v.rule = r->path;
     v.findings.push_back({k_detector_approval, core::Severity::info, v.reason,

@@ -17,15 +17,15 @@
 #include <fmt/format.h>
 #include <simdjson.h>
 
+#include "warden/audit/redact.h"
 #include "warden/codec/codec.h"
-#include "warden/gateway/agent_filter.h"
-#include "warden/gateway/breaker_filter.h"
-#include "warden/gateway/intent_filter.h"
-#include "warden/gateway/policy_filter.h"
+#include "warden/detect/shadowing.h"
+#include "warden/gateway/aggregator.h"
+#include "warden/gateway/chain.h"
 #include "warden/gateway/processor.h"
 #include "warden/gateway/upstream.h"
-#include "warden/policy/evaluator.h"
 #include "warden/transport/stdio_relay.h"
+#include "warden/util/json_writer.h"
 #include "warden/util/sha256.h"
 #include "warden/util/strings.h"
 
@@ -41,6 +41,12 @@ using asio::use_awaitable;
 namespace {
 
 std::string_view sv(beast::string_view s) { return {s.data(), s.size()}; }
+
+std::string json_quote(std::string_view s) {
+  std::string out;
+  util::append_json_string(out, s);
+  return out;
+}
 
 constexpr std::string_view k_supported_versions[] = {"2025-03-26", "2025-06-18", "2025-11-25"};
 
@@ -110,20 +116,31 @@ struct SentEvent {
   std::string data;
 };
 
-struct GwSession {
-  GwSession(std::string sid, const std::string& server_name, asio::io_context& io)
-      : id(std::move(sid)), session(server_name, id), out_sd(io), err_sd(io), in_sd(io), q_sd(io),
+// One server behind a session: its sandboxed upstream, filter chain and Processor, as in `run`.
+struct Leg {
+  Leg(size_t i, const policy::ServerPolicy* sp, const std::string& sid, asio::io_context& io)
+      : index(i), server(sp), session(sp->name, sid), out_sd(io), err_sd(io), in_sd(io), q_sd(io),
         framer(16u << 20) {}
-  std::string id;
+  size_t index;
+  const policy::ServerPolicy* server;
   gateway::Session session;
   gateway::FilterChain chain;
   gateway::BreakerFilter* breaker = nullptr;
+  gateway::PolicyFilter* policy = nullptr;  // decides held approvals
   std::unique_ptr<gateway::Upstream> upstream;
   std::unique_ptr<gateway::Processor> processor;
   asio::posix::stream_descriptor out_sd, err_sd, in_sd, q_sd;
   LineFramer framer;
   std::deque<std::string> to_server;
   bool writing = false;
+  bool dead = false;
+};
+
+struct GwSession {
+  explicit GwSession(std::string sid) : id(std::move(sid)) {}
+  std::string id;
+  std::vector<std::unique_ptr<Leg>> legs;         // one per server, in policy order
+  std::unique_ptr<gateway::Aggregator> aggregator;  // with two or more servers (or namespace: always)
   std::map<std::string, std::shared_ptr<Waiter>> by_id;  // request id key -> its POST
   std::weak_ptr<Waiter> sse_post;                       // newest open SSE POST
   std::weak_ptr<Waiter> get_stream;
@@ -131,11 +148,29 @@ struct GwSession {
   bool dead = false;
   std::string how_ended;
   std::string agent;  // who opened it (empty without `agents:`)
+  std::set<std::string> shadow_seen;  // cross-server findings already recorded
   // SSE resumption: every event on a stream gets a session-wide id; the last 1000 are kept.
   uint64_t next_event = 0;
   int next_stream = 0;
   std::deque<SentEvent> history;
   std::map<int, std::weak_ptr<Waiter>> streams;
+  bool tripped() const {
+    for (const auto& l : legs)
+      if (l->breaker->tripped()) return true;
+    return false;
+  }
+};
+
+// A request held for `action: approve` until a person decides or the wait times out.
+struct PendingApproval {
+  std::string id;  // what `mcp-warden approvals approve ID` names
+  std::weak_ptr<GwSession> session;
+  size_t leg = 0;
+  std::string request_key;  // codec::Id::key() of the held request
+  std::string line;         // the message, fed through the leg's chain again once decided
+  std::string server, tool, method, agent, session_id, reason, arguments;
+  int64_t requested_unix_us = 0;
+  std::chrono::steady_clock::time_point deadline;
 };
 
 struct HttpGateway::Impl {
@@ -155,17 +190,14 @@ struct HttpGateway::Impl {
   std::string listen_host;
   uint16_t bound_port = 0;
   std::map<std::string, std::shared_ptr<GwSession>> sessions;
+  std::map<std::string, PendingApproval> approvals;  // by approval id
   simdjson::dom::parser parser;  // I/O thread only
   mutable std::mutex stats_mu;
   HttpGatewayStats stats;
 
   // ---- sessions --------------------------------------------------------------------------------
 
-  Result<std::shared_ptr<GwSession>> open_session(const policy::AgentConfig* agent) {
-    if (kill_switch) return Error{503, "the gateway's kill switch is on: no new sessions (admin POST /release)"};
-    if (sessions.size() >= opts.max_sessions)
-      return Error{503, fmt::format("too many sessions ({}); end some with DELETE", sessions.size())};
-    auto s = std::make_shared<GwSession>(new_session_id(), opts.server->name, io);
+  Status start_leg(const std::shared_ptr<GwSession>& s, Leg& leg, const policy::AgentConfig* agent) {
     gateway::UpstreamOptions uo;
     uo.session = s->id;
     uo.monitor = opts.mode_override.value_or(opts.policy->mode()) == policy::Mode::monitor;
@@ -174,79 +206,141 @@ struct HttpGateway::Impl {
     uo.audit = opts.audit;
     uo.alerter = opts.alerter;
     uo.clock = opts.clock;
-    auto up = gateway::Upstream::start(*opts.server, opts.command, uo);
-    if (!up) return Error{502, up.error().message};
-    s->upstream = std::move(*up);
-    auto breaker = std::make_unique<gateway::BreakerFilter>();
-    s->breaker = breaker.get();
-    s->chain.add(std::move(breaker));
+    auto up = gateway::Upstream::start(*leg.server, leg.server->command, uo);
+    if (!up) return Error{502, fmt::format("server '{}': {}", leg.server->name, up.error().message)};
+    leg.upstream = std::move(*up);
+    gateway::ChainOptions co;
+    co.policy = opts.policy;
+    co.server = leg.server;
+    co.clock = opts.clock;
+    co.mode_override = opts.mode_override;
+    co.scanner = opts.scanner;
+    co.pins = opts.pins;
+    co.board = &leg.upstream->board();
     if (agent) {
-      s->agent = agent->name;
-      s->session.set_agent(agent->name);
-      s->chain.add(std::make_unique<gateway::AgentFilter>(agent->name, agent->tools));
+      co.agent = agent->name;
+      co.agent_tools = agent->tools;
+      leg.session.set_agent(agent->name);
     }
-    s->chain.add(std::make_unique<gateway::PolicyFilter>(
-        std::make_unique<policy::Evaluator>(opts.policy, opts.server, *opts.clock, opts.mode_override)));
-    s->chain.add(std::make_unique<gateway::IntentFilter>(s->upstream->board()));
+    co.hold_for_approval = [this, weak = std::weak_ptr<GwSession>(s), index = leg.index](
+                               const codec::Message& m, const std::string& reason) {
+      hold_for_approval(weak, index, m, reason);
+    };
+    auto built = gateway::build_standard_chain(leg.chain, co);
+    leg.breaker = built.breaker;
+    leg.policy = built.policy;
     codec::Limits limits;
     limits.max_message_bytes = opts.max_body_bytes;
-    s->processor = std::make_unique<gateway::Processor>(s->session, s->chain, opts.audit, opts.alerter,
-                                                        *opts.clock, limits);
-    s->processor->lifecycle("start", fmt::format(R"({{"transport":"streamable-http","pid":{},"sandbox":{}}})",
-                                                 s->upstream->child().pid(), s->upstream->describe_json()));
-    auto& child = s->upstream->child();
-    s->out_sd.assign(::dup(child.stdout_fd().get()));
-    s->err_sd.assign(::dup(child.stderr_fd().get()));
-    s->in_sd.assign(::dup(child.stdin_fd().get()));
+    leg.processor = std::make_unique<gateway::Processor>(leg.session, leg.chain, opts.audit, opts.alerter,
+                                                         *opts.clock, limits);
+    leg.processor->lifecycle("start", fmt::format(R"({{"transport":"streamable-http","pid":{},"sandbox":{}}})",
+                                                  leg.upstream->child().pid(), leg.upstream->describe_json()));
+    auto& child = leg.upstream->child();
+    leg.out_sd.assign(::dup(child.stdout_fd().get()));
+    leg.err_sd.assign(::dup(child.stderr_fd().get()));
+    leg.in_sd.assign(::dup(child.stdin_fd().get()));
     child.stdin_fd().reset();
     child.stdout_fd().reset();
     child.stderr_fd().reset();
+    return Ok{};
+  }
+
+  Result<std::shared_ptr<GwSession>> open_session(const policy::AgentConfig* agent) {
+    if (kill_switch) return Error{503, "the gateway's kill switch is on: no new sessions (admin POST /release)"};
+    if (sessions.size() >= opts.max_sessions)
+      return Error{503, fmt::format("too many sessions ({}); end some with DELETE", sessions.size())};
+    auto s = std::make_shared<GwSession>(new_session_id());
+    std::vector<std::string> names;
+    for (const auto* sp : opts.servers) {
+      s->legs.push_back(std::make_unique<Leg>(s->legs.size(), sp, s->id, io));
+      names.push_back(sp->name);
+      if (auto st = start_leg(s, *s->legs.back(), agent); !st.ok()) {
+        for (auto& l : s->legs) stop_leg(*l);
+        return st.error();
+      }
+    }
+    if (s->legs.size() > 1 || opts.namespacing == policy::Namespacing::always)
+      s->aggregator = std::make_unique<gateway::Aggregator>(
+          names, opts.namespacing != policy::Namespacing::never, WARDEN_VERSION);
+    if (agent) s->agent = agent->name;
     sessions[s->id] = s;
     {
       std::lock_guard lock(stats_mu);
       ++stats.sessions_opened;
       stats.sessions_open = sessions.size();
     }
-    asio::co_spawn(io, read_server(s), asio::detached);
-    asio::co_spawn(io, pass_stderr(s), asio::detached);
-    if (s->upstream->guard()) {
-      s->q_sd.assign(::dup(s->upstream->guard()->quarantine_fd()));
-      asio::co_spawn(io, watch_quarantine(s), asio::detached);
+    for (auto& l : s->legs) {
+      Leg* leg = l.get();
+      asio::co_spawn(io, read_server(s, leg), asio::detached);
+      asio::co_spawn(io, pass_stderr(s, leg), asio::detached);
+      if (leg->upstream->guard()) {
+        leg->q_sd.assign(::dup(leg->upstream->guard()->quarantine_fd()));
+        asio::co_spawn(io, watch_quarantine(s, leg), asio::detached);
+      }
     }
     return s;
+  }
+
+  void stop_leg(Leg& leg) {
+    boost::system::error_code ec;
+    leg.out_sd.close(ec);
+    leg.err_sd.close(ec);
+    leg.in_sd.close(ec);
+    leg.q_sd.close(ec);
+    if (!leg.upstream) return;
+    leg.upstream->child().kill();
+    while (!leg.upstream->child().try_wait()) ::usleep(1000);
+  }
+
+  // One server of a session is gone (exited, quarantined, or the session ends): its pending
+  // requests are answered with the reason and its stop is recorded.
+  void close_leg(const std::shared_ptr<GwSession>& s, Leg& leg, std::string how) {
+    if (leg.dead) return;
+    leg.dead = true;
+    if (leg.breaker->tripped()) how = "was " + leg.breaker->describe();
+    gateway::Output out;
+    leg.processor->on_server_exit(how, out);
+    route(s, leg, out);
+    leg.processor->lifecycle("stop", fmt::format(R"({{"how":{}}})", json_quote(how)));
+    const auto& ps = leg.processor->stats();
+    closed_totals.forwarded += ps.forwarded;
+    closed_totals.blocked += ps.blocked;
+    closed_totals.invalid += ps.invalid;
+    stop_leg(leg);
+    if (s->aggregator && !leg.breaker->tripped()) {
+      // A quarantined server keeps answering through its breaker; an exited one is down.
+      gateway::Aggregator::Out aout;
+      s->aggregator->leg_down(leg.index, how, aout);
+      deliver_client(s, aout.to_client);
+    }
   }
 
   void close_session(const std::shared_ptr<GwSession>& s, std::string how) {
     if (s->dead) return;
     s->dead = true;
     // A quarantined session stays listed: later requests get the breaker's error, not a 404.
-    bool keep_listed = s->breaker->tripped() && how.find("DELETE") == std::string::npos &&
+    bool keep_listed = s->tripped() && how.find("DELETE") == std::string::npos &&
                        how.find("stopped with the gateway") == std::string::npos;
-    if (s->breaker->tripped()) how = "was " + s->breaker->describe();
+    for (auto& l : s->legs) close_leg(s, *l, how);
+    if (s->legs.size() == 1 && s->legs[0]->breaker->tripped()) how = "was " + s->legs[0]->breaker->describe();
     s->how_ended = how;
-    gateway::Output out;
-    s->processor->on_server_exit(how, out);
-    route(s, out);
-    s->processor->lifecycle("stop", fmt::format(R"({{"how":"{}"}})", how));
-    const auto& ps = s->processor->stats();
-    closed_totals.forwarded += ps.forwarded;
-    closed_totals.blocked += ps.blocked;
-    closed_totals.invalid += ps.invalid;
     for (auto& [k, w] : s->by_id) w->wake.cancel();
     if (auto g = s->get_stream.lock()) {
       g->closed = true;
       g->wake.cancel();
     }
-    boost::system::error_code ec;
-    s->out_sd.close(ec);
-    s->err_sd.close(ec);
-    s->in_sd.close(ec);
-    s->q_sd.close(ec);
-    s->upstream->child().kill();
-    while (!s->upstream->child().try_wait()) ::usleep(1000);
     if (!keep_listed) sessions.erase(s->id);
     std::lock_guard lock(stats_mu);
     stats.sessions_open = sessions.size();
+  }
+
+  // A leg ended: with one server the session ends with it; with several, when none is left.
+  void leg_ended(const std::shared_ptr<GwSession>& s, Leg& leg, const std::string& how) {
+    if (s->legs.size() == 1) return close_session(s, how);
+    close_leg(s, leg, how);
+    for (const auto& l : s->legs)
+      if (!l->dead || l->breaker->tripped()) return;
+    close_session(s, "lost every server");
   }
 
   // Hands a message to a waiter; on SSE streams it gets an event id and is kept for resumption,
@@ -266,19 +360,10 @@ struct HttpGateway::Impl {
     w->push(std::move(line), id);
   }
 
-  // Lines the processor produced: to the server's stdin, or to the client's waiting POST / stream.
-  void route(const std::shared_ptr<GwSession>& s, gateway::Output& out) {
-    if (!out.to_server.empty() && !s->dead) {
-      s->to_server.push_back(std::move(out.to_server));
-      out.to_server.clear();
-      if (!s->writing) asio::co_spawn(io, write_server(s), asio::detached);
-    }
-    std::string_view rest = out.to_client;
-    while (!rest.empty()) {
-      size_t nl = rest.find('\n');
-      std::string line(rest.substr(0, nl));
-      rest = nl == std::string_view::npos ? std::string_view{} : rest.substr(nl + 1);
-      if (line.empty()) continue;
+  // Messages for the client: a response to the POST that waits for it, anything else to the
+  // newest SSE POST, else the GET stream, else kept for the next stream.
+  void deliver_client(const std::shared_ptr<GwSession>& s, std::vector<std::string>& lines) {
+    for (auto& line : lines) {
       if (auto key = response_key(parser, line)) {
         auto it = s->by_id.find(*key);
         if (it != s->by_id.end()) {
@@ -289,70 +374,205 @@ struct HttpGateway::Impl {
           continue;
         }
       }
-      // A notification or a server request: the newest SSE POST, else the GET stream, else kept.
       if (auto w = s->sse_post.lock(); w && !w->closed) deliver(s, w, std::move(line));
       else if (auto g = s->get_stream.lock(); g && !g->closed) deliver(s, g, std::move(line));
       else if (s->backlog.size() < 1000) s->backlog.push_back(std::move(line));
     }
-    out.to_client.clear();
+    lines.clear();
   }
 
-  awaitable<void> write_server(std::shared_ptr<GwSession> s) {
-    s->writing = true;
-    while (!s->to_server.empty() && !s->dead) {
-      std::string data = std::move(s->to_server.front());
-      s->to_server.pop_front();
+  void send_to_server(const std::shared_ptr<GwSession>& s, Leg& leg, std::string data) {
+    if (data.empty() || leg.dead) return;
+    leg.to_server.push_back(std::move(data));
+    if (!leg.writing) asio::co_spawn(io, write_server(s, &leg), asio::detached);
+  }
+
+  // Lines a leg's Processor produced: to its server's stdin, or towards the client (through the
+  // aggregator when there is one).
+  void route(const std::shared_ptr<GwSession>& s, Leg& leg, gateway::Output& out) {
+    send_to_server(s, leg, std::move(out.to_server));
+    out.to_server.clear();
+    std::vector<std::string> lines;
+    std::string_view rest = out.to_client;
+    gateway::Aggregator::Out aout;
+    while (!rest.empty()) {
+      size_t nl = rest.find('\n');
+      std::string_view line = rest.substr(0, nl);
+      rest = nl == std::string_view::npos ? std::string_view{} : rest.substr(nl + 1);
+      if (line.empty()) continue;
+      if (s->aggregator) s->aggregator->from_leg(leg.index, line, aout);
+      else lines.emplace_back(line);
+    }
+    out.to_client.clear();
+    if (s->aggregator) {
+      carry_out(s, aout);
+      record_shadowing(s);
+    } else {
+      deliver_client(s, lines);
+    }
+  }
+
+  // What the aggregator decided: lines into legs' Processors, answers to the client.
+  void carry_out(const std::shared_ptr<GwSession>& s, gateway::Aggregator::Out& aout) {
+    for (auto& [index, line] : aout.to_leg) {
+      Leg& leg = *s->legs[index];
+      gateway::Output out;
+      leg.processor->on_line(core::Direction::c2s, line, false, out);
+      route(s, leg, out);
+    }
+    aout.to_leg.clear();
+    deliver_client(s, aout.to_client);
+  }
+
+  // Where several servers meet, look-alike and duplicate tool names and descriptions that talk
+  // about another server's tools are findings (detect/shadowing.h): audited once per session.
+  void record_shadowing(const std::shared_ptr<GwSession>& s) {
+    if (!s->aggregator->take_tools_update()) return;
+    for (const auto& f : detect::cross_server_findings(s->aggregator->tools())) {
+      std::string key = f.server + '\n' + f.tool + '\n' + f.finding.rule + '\n' + f.finding.path;
+      if (!s->shadow_seen.insert(key).second) continue;
+      for (auto& l : s->legs)
+        if (l->server->name == f.server) {
+          core::Finding cf;
+          cf = f.finding.to_core();
+          l->processor->lifecycle("shadowing", fmt::format(R"({{"tool":{}}})", json_quote(f.tool)), {cf});
+        }
+    }
+  }
+
+  // `s` keeps the session (and so `leg`) alive while the coroutine runs.
+  awaitable<void> write_server(std::shared_ptr<GwSession> s, Leg* leg) {
+    (void)s;
+    leg->writing = true;
+    while (!leg->to_server.empty() && !leg->dead) {
+      std::string data = std::move(leg->to_server.front());
+      leg->to_server.pop_front();
       boost::system::error_code ec;
-      co_await asio::async_write(s->in_sd, asio::buffer(data), asio::redirect_error(use_awaitable, ec));
+      co_await asio::async_write(leg->in_sd, asio::buffer(data), asio::redirect_error(use_awaitable, ec));
       if (ec) break;
     }
-    s->writing = false;
+    leg->writing = false;
   }
 
-  awaitable<void> read_server(std::shared_ptr<GwSession> s) {
+  awaitable<void> read_server(std::shared_ptr<GwSession> s, Leg* leg) {
     for (;;) {
       boost::system::error_code ec;
-      co_await s->out_sd.async_wait(asio::posix::descriptor_base::wait_read, asio::redirect_error(use_awaitable, ec));
-      if (ec || s->dead) break;
-      ssize_t r = s->framer.read_from(s->out_sd.native_handle());
+      co_await leg->out_sd.async_wait(asio::posix::descriptor_base::wait_read, asio::redirect_error(use_awaitable, ec));
+      if (ec || leg->dead) break;
+      ssize_t r = leg->framer.read_from(leg->out_sd.native_handle());
       if (r == -1) continue;
       if (r <= 0) break;
       gateway::Output out;
-      s->framer.drain(
-          [&](std::string_view line, bool padded) { s->processor->on_line(core::Direction::s2c, line, padded, out); },
-          [&](size_t bytes) { s->processor->on_oversized(core::Direction::s2c, bytes, out); });
-      route(s, out);
+      leg->framer.drain(
+          [&](std::string_view line, bool padded) { leg->processor->on_line(core::Direction::s2c, line, padded, out); },
+          [&](size_t bytes) { leg->processor->on_oversized(core::Direction::s2c, bytes, out); });
+      route(s, *leg, out);
     }
-    if (!s->dead) {
+    if (!leg->dead) {
       std::optional<ChildExit> exit;
-      for (int i = 0; i < 200 && !(exit = s->upstream->child().try_wait()); ++i) ::usleep(1000);
-      close_session(s, exit ? exit->describe() : "closed its output");
+      for (int i = 0; i < 200 && !(exit = leg->upstream->child().try_wait()); ++i) ::usleep(1000);
+      leg_ended(s, *leg, exit ? exit->describe() : "closed its output");
     }
   }
 
-  awaitable<void> pass_stderr(std::shared_ptr<GwSession> s) {
+  awaitable<void> pass_stderr(std::shared_ptr<GwSession> s, Leg* leg) {
+    (void)s;
     char buf[8192];
     for (;;) {
       boost::system::error_code ec;
-      size_t n = co_await s->err_sd.async_read_some(asio::buffer(buf), asio::redirect_error(use_awaitable, ec));
+      size_t n = co_await leg->err_sd.async_read_some(asio::buffer(buf), asio::redirect_error(use_awaitable, ec));
       if (ec) break;
       (void)!::write(STDERR_FILENO, buf, n);
     }
   }
 
-  awaitable<void> watch_quarantine(std::shared_ptr<GwSession> s) {
+  awaitable<void> watch_quarantine(std::shared_ptr<GwSession> s, Leg* leg) {
     boost::system::error_code ec;
-    co_await s->q_sd.async_wait(asio::posix::descriptor_base::wait_read, asio::redirect_error(use_awaitable, ec));
-    if (ec || s->dead) co_return;
-    auto ev = s->upstream->guard()->quarantine();
+    co_await leg->q_sd.async_wait(asio::posix::descriptor_base::wait_read, asio::redirect_error(use_awaitable, ec));
+    if (ec || leg->dead) co_return;
+    auto ev = leg->upstream->guard()->quarantine();
     std::string reason = ev ? ev->reason : "egress finding";
-    s->breaker->trip(reason, ev ? ev->audit_seq : 0);
-    s->processor->lifecycle("quarantine", fmt::format(R"({{"audit_seq":{}}})", ev ? ev->audit_seq : 0));
-    std::fprintf(stderr, "mcp-warden: QUARANTINED server '%s' (session %s): %s\n", opts.server->name.c_str(),
+    leg->breaker->trip(reason, ev ? ev->audit_seq : 0);
+    leg->processor->lifecycle("quarantine", fmt::format(R"({{"audit_seq":{}}})", ev ? ev->audit_seq : 0));
+    std::fprintf(stderr, "mcp-warden: QUARANTINED server '%s' (session %s): %s\n", leg->server->name.c_str(),
                  s->id.c_str(), reason.c_str());
     // The server's output closes next: its pending requests are answered with the reason, and the
-    // session stays so that every later request gets the breaker's error (close_session).
-    s->upstream->child().kill();
+    // breaker answers every later request to it (close_session / close_leg).
+    leg->upstream->child().kill();
+  }
+
+  // ---- approvals (`action: approve`) ---------------------------------------------------------
+
+  void hold_for_approval(const std::weak_ptr<GwSession>& weak, size_t index, const codec::Message& m,
+                         const std::string& reason) {
+    auto s = weak.lock();
+    if (!s) return;
+    PendingApproval a;
+    a.id = new_session_id().substr(0, 16);
+    a.session = weak;
+    a.leg = index;
+    a.request_key = m.id.key();
+    a.line = std::string(m.raw);
+    a.server = s->legs[index]->server->name;
+    a.tool = m.target;
+    a.method = m.method;
+    a.agent = s->agent;
+    a.session_id = s->id;
+    a.reason = reason;
+    simdjson::dom::element args;
+    if (m.has_params && m.params["arguments"].get(args) == simdjson::SUCCESS)
+      a.arguments = gateway::safe_excerpt(audit::redact_secrets(simdjson::minify(args)), 4096);
+    a.requested_unix_us = opts.clock->now_unix_us();
+    a.deadline = std::chrono::steady_clock::now() + std::chrono::seconds(opts.approval_timeout_s);
+    std::fprintf(stderr,
+                 "mcp-warden gateway: APPROVAL NEEDED %s: %s '%s' on server '%s'%s%s (session %s); "
+                 "decide with `mcp-warden approvals approve|deny %s` within %d s\n",
+                 a.id.c_str(), a.method.c_str(), a.tool.c_str(), a.server.c_str(), a.agent.empty() ? "" : " for agent ",
+                 a.agent.c_str(), a.session_id.c_str(), a.id.c_str(), opts.approval_timeout_s);
+    std::string id = a.id;
+    approvals.emplace(id, std::move(a));
+    asio::co_spawn(io, expire_approval(id), asio::detached);
+  }
+
+  awaitable<void> expire_approval(std::string id) {
+    asio::steady_timer t(io);
+    auto it = approvals.find(id);
+    if (it == approvals.end()) co_return;
+    t.expires_at(it->second.deadline);
+    boost::system::error_code ec;
+    co_await t.async_wait(asio::redirect_error(use_awaitable, ec));
+    decide_approval(id, false, fmt::format("nobody decided within {} s", opts.approval_timeout_s));
+  }
+
+  // Feeds the held request through its leg's chain again with the decision; false if unknown.
+  bool decide_approval(const std::string& id, bool approved, const std::string& note) {
+    auto it = approvals.find(id);
+    if (it == approvals.end()) return false;
+    PendingApproval a = std::move(it->second);
+    approvals.erase(it);
+    auto s = a.session.lock();
+    if (!s || a.leg >= s->legs.size()) return true;
+    Leg& leg = *s->legs[a.leg];
+    leg.policy->decide(a.request_key, approved, note);
+    gateway::Output out;
+    leg.processor->on_line(core::Direction::c2s, a.line, false, out);
+    route(s, leg, out);
+    return true;
+  }
+
+  std::string approvals_json() const {
+    std::string body = "[";
+    auto now = std::chrono::steady_clock::now();
+    for (const auto& [id, a] : approvals) {
+      if (body.size() > 1) body += ',';
+      body += fmt::format(
+          R"({{"id":{},"session":{},"agent":{},"server":{},"method":{},"tool":{},"arguments":{},"reason":{},"requested":{},"expires_in_s":{}}})",
+          json_quote(id), json_quote(a.session_id), json_quote(a.agent), json_quote(a.server), json_quote(a.method),
+          json_quote(a.tool), json_quote(a.arguments), json_quote(a.reason),
+          json_quote(util::format_rfc3339_us(a.requested_unix_us)),
+          std::chrono::duration_cast<std::chrono::seconds>(a.deadline - now).count());
+    }
+    return body + "]";
   }
 
   // ---- identity --------------------------------------------------------------------------------
@@ -514,11 +734,15 @@ struct HttpGateway::Impl {
                             "missing Mcp-Session-Id header (start a session with an initialize request)", keep);
         co_return;
       }
-      if (agent && std::find(agent->servers.begin(), agent->servers.end(), opts.server->name) == agent->servers.end()) {
-        const std::string why = fmt::format("agent '{}' may not use server '{}' (policy agents.{}.servers)",
-                                            agent->name, opts.server->name, agent->name);
-        co_await send_error(sock, http::status::forbidden, why, keep);
-        co_return;
+      if (agent) {
+        for (const auto* sp : opts.servers)
+          if (std::find(agent->servers.begin(), agent->servers.end(), sp->name) == agent->servers.end()) {
+            const std::string why = fmt::format("agent '{}' may not use server '{}' (policy agents.{}.servers){}",
+                                                agent->name, sp->name, agent->name,
+                                                opts.servers.size() > 1 ? "; this gateway serves every listed server in one session" : "");
+            co_await send_error(sock, http::status::forbidden, why, keep);
+            co_return;
+          }
       }
       auto opened = open_session(agent);
       if (!opened) {
@@ -550,9 +774,15 @@ struct HttpGateway::Impl {
       s->by_id[k] = w;
     }
     if (w->sse) s->sse_post = w;
-    gateway::Output out;
-    s->processor->on_line(core::Direction::c2s, req.body(), false, out);
-    route(s, out);
+    if (s->aggregator) {
+      gateway::Aggregator::Out aout;
+      s->aggregator->from_client(req.body(), aout);
+      carry_out(s, aout);
+    } else {
+      gateway::Output out;
+      s->legs[0]->processor->on_line(core::Direction::c2s, req.body(), false, out);
+      route(s, *s->legs[0], out);
+    }
     if (request_keys.empty()) {
       // Notifications and responses only: accepted (refusals of malformed input still answered).
       if (!w->messages.empty()) co_await send_json(sock, http::status::ok, w->messages.front(), keep, s->id);
@@ -747,12 +977,14 @@ struct HttpGateway::Impl {
   }
 
   void quarantine_session(const std::shared_ptr<GwSession>& s, const std::string& reason) {
-    if (s->breaker->tripped()) return;
-    s->breaker->trip(reason, 0);
-    s->processor->lifecycle("quarantine", fmt::format(R"({{"reason":"{}","by":"admin"}})", reason));
+    if (s->tripped()) return;
+    for (auto& l : s->legs) {
+      l->breaker->trip(reason, 0);
+      l->processor->lifecycle("quarantine", fmt::format(R"({{"reason":{},"by":"admin"}})", json_quote(reason)));
+      if (l->upstream) l->upstream->child().kill();
+    }
     std::lock_guard lock(stats_mu);
     ++stats.quarantines;
-    s->upstream->child().kill();
   }
 
   Status reload_policy() {
@@ -764,17 +996,20 @@ struct HttpGateway::Impl {
       ++stats.reload_failures;
       return Error{2, std::string(e.what()) + " (the previous policy stays in force)"};
     }
-    const policy::ServerPolicy* server = fresh->find_server(opts.server->name);
-    if (!server || server->command.empty()) {
-      std::lock_guard lock(stats_mu);
-      ++stats.reload_failures;
-      return Error{2, fmt::format("{} has no server entry '{}' with a command (the previous policy stays in force)",
-                                  opts.policy_path, opts.server->name)};
+    std::vector<const policy::ServerPolicy*> servers;
+    for (const auto* old : opts.servers) {
+      const policy::ServerPolicy* server = fresh->find_server(old->name);
+      if (!server || server->command.empty()) {
+        std::lock_guard lock(stats_mu);
+        ++stats.reload_failures;
+        return Error{2, fmt::format("{} has no server entry '{}' with a command (the previous policy stays in force)",
+                                    opts.policy_path, old->name)};
+      }
+      servers.push_back(server);
     }
     retired.push_back(opts.policy);  // live sessions keep pointers into it
     opts.policy = fresh;
-    opts.server = server;
-    opts.command = server->command;
+    opts.servers = std::move(servers);
     std::lock_guard lock(stats_mu);
     ++stats.reloads;
     return Ok{};
@@ -784,12 +1019,15 @@ struct HttpGateway::Impl {
   std::string metrics_text() {
     gateway::ProcessorStats t = closed_totals;
     size_t dead = 0;
-    for (const auto& [id, s] : sessions) {
-      t.forwarded += s->processor->stats().forwarded;
-      t.blocked += s->processor->stats().blocked;
-      t.invalid += s->processor->stats().invalid;
-      dead += s->dead ? 1 : 0;
-    }
+    for (const auto& [id, s] : sessions)
+      for (const auto& l : s->legs) {
+        if (!l->dead) {
+          t.forwarded += l->processor->stats().forwarded;
+          t.blocked += l->processor->stats().blocked;
+          t.invalid += l->processor->stats().invalid;
+        }
+        dead += l->dead ? 1 : 0;
+      }
     HttpGatewayStats st;
     {
       std::lock_guard lock(stats_mu);
@@ -859,9 +1097,16 @@ struct HttpGateway::Impl {
         std::string body = "[";
         bool first = true;
         for (const auto& [id, s] : sessions) {
-          body += fmt::format(R"({}{{"id":"{}","agent":"{}","server":"{}","pid":{},"quarantined":{},"upstream":"{}"}})",
-                              first ? "" : ",", id, s->agent, s->session.server(), s->upstream->child().pid(),
-                              s->breaker->tripped() ? "true" : "false", s->dead ? "down" : "up");
+          std::string servers;
+          for (const auto& l : s->legs)
+            servers += fmt::format(R"({}{{"server":{},"pid":{},"quarantined":{},"upstream":"{}"}})",
+                                   servers.empty() ? "" : ",", json_quote(l->server->name), l->upstream->child().pid(),
+                                   l->breaker->tripped() ? "true" : "false", l->dead ? "down" : "up");
+          const Leg& l0 = *s->legs[0];
+          body += fmt::format(R"({}{{"id":"{}","agent":{},"server":{},"pid":{},"quarantined":{},"upstream":"{}","servers":[{}]}})",
+                              first ? "" : ",", id, json_quote(s->agent), json_quote(l0.server->name),
+                              l0.upstream->child().pid(), s->tripped() ? "true" : "false", s->dead ? "down" : "up",
+                              servers);
           first = false;
         }
         res = reply(http::status::ok, body + "]");
@@ -875,6 +1120,26 @@ struct HttpGateway::Impl {
           quarantine_session(it->second, "quarantined by an operator (admin API)");
           res = reply(http::status::ok, R"({"quarantined":true})");
         }
+      } else if (target == "/approvals" && req.method() == http::verb::get) {
+        res = reply(http::status::ok, approvals_json());
+      } else if (target.rfind("/approvals/", 0) == 0 && req.method() == http::verb::post &&
+                 (target.ends_with("/approve") || target.ends_with("/deny"))) {
+        bool approve = target.ends_with("/approve");
+        std::string id = target.substr(11, target.size() - 11 - (approve ? 8 : 5));
+        // Optional body {"by": "...", "reason": "..."}: who decided, in the audit record.
+        std::string by = "an operator", why;
+        simdjson::dom::element body;
+        if (!req.body().empty() && parser.parse(req.body()).get(body) == simdjson::SUCCESS && body.is_object()) {
+          std::string_view v;
+          if (body["by"].get_string().get(v) == simdjson::SUCCESS && !v.empty()) by = std::string(v.substr(0, 200));
+          if (body["reason"].get_string().get(v) == simdjson::SUCCESS) why = std::string(v.substr(0, 500));
+        }
+        std::string note = fmt::format("{} by {} (admin API){}", approve ? "approved" : "denied", by,
+                                       why.empty() ? "" : ": " + why);
+        res = decide_approval(id, approve, note)
+                  ? reply(http::status::ok, fmt::format(R"({{"id":{},"decision":"{}"}})", json_quote(id),
+                                                        approve ? "approve" : "deny"))
+                  : reply(http::status::not_found, R"js({"error":"no such pending approval (decided or timed out)"})js");
       } else if (target == "/kill-switch" && req.method() == http::verb::post) {
         kill_switch = true;
         auto all = sessions;
@@ -890,7 +1155,7 @@ struct HttpGateway::Impl {
                               codec::make_error_response(codec::Id{codec::Id::Type::null, 0, {}}, -32600, st.error().message));
       } else {
         res = reply(http::status::not_found,
-                    R"({"error":"admin endpoints: GET /health /metrics /sessions; POST /sessions/ID/quarantine /kill-switch /release /reload"})");
+                    R"({"error":"admin endpoints: GET /health /metrics /sessions /approvals; POST /sessions/ID/quarantine /approvals/ID/approve /approvals/ID/deny /kill-switch /release /reload"})");
       }
       co_await http::async_write(sock, *res, asio::redirect_error(use_awaitable, ec));
       if (ec || !keep) co_return;

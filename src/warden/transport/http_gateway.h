@@ -1,8 +1,9 @@
 // The Streamable HTTP front transport (MCP 2025-03-26 .. 2025-11-25): `mcp-warden gateway`.
 //
 // One HTTP endpoint (POST, GET, DELETE on `path`), sessions with Mcp-Session-Id, each session with
-// its own upstream server started in the sandbox with its egress guard (gateway::Upstream) and its
-// own filter chain and Processor, exactly as `mcp-warden run` builds them. POST answers with JSON or,
+// its own copy of every configured server, each started in the sandbox with its egress guard
+// (gateway::Upstream) and its own filter chain and Processor, exactly as `mcp-warden run` builds
+// them; with several servers a gateway::Aggregator merges them behind the endpoint. POST answers with JSON or,
 // when the client accepts it, an SSE stream that carries the server's notifications and requests
 // before the response; GET opens the session's stream for server-initiated messages; DELETE ends
 // the session. Host and Origin are checked against DNS rebinding; the listener is loopback unless
@@ -28,6 +29,10 @@ class AuditLog;
 namespace warden::alert {
 class Alerter;
 }
+namespace warden::detect {
+class MetadataScanner;
+class PinStore;
+}
 
 namespace warden::transport {
 
@@ -35,13 +40,19 @@ struct HttpGatewayOptions {
   std::string listen = "127.0.0.1:8080";  // HOST:PORT; port 0 picks a free one
   std::string path = "/mcp";
   std::shared_ptr<const policy::Policy> policy;
-  const policy::ServerPolicy* server = nullptr;  // the upstream every session gets
-  std::vector<std::string> command;              // its argv
+  // The servers every session gets, in policy order, each started from its `command`. With two or
+  // more (or namespacing always) a gateway::Aggregator merges them behind the one endpoint.
+  std::vector<const policy::ServerPolicy*> servers;
+  policy::Namespacing namespacing = policy::Namespacing::automatic;
+  // Shared by every session: the metadata detectors and the definition pins.
+  std::shared_ptr<const detect::MetadataScanner> scanner;
+  detect::PinStore* pins = nullptr;  // required unless every server's pins are off
   std::optional<policy::Mode> mode_override;
   std::string state_dir, audit_path;
   audit::AuditLog* audit = nullptr;
   alert::Alerter* alerter = nullptr;
   const util::Clock* clock = nullptr;
+  int approval_timeout_s = 120;  // a held `action: approve` request nobody decides is denied
   int upstream_timeout_ms = 300000;  // a request the upstream does not answer in time gets an error
   size_t max_sessions = 1024;
   size_t max_body_bytes = 16u << 20;

@@ -113,7 +113,8 @@ TEST_F(PolicyEvaluator, ApproveAsksForAHuman) {
   EXPECT_EQ(v.decision, core::Decision::approve);
   EXPECT_EQ(v.rpc_code, -32001);
   EXPECT_EQ(v.reason, "requires approval: tool 'sendBatch' on server 'postmark' needs a human "
-                      "decision; approvals arrive with the HTTP gateway");
+                      "decision (mcp-warden approvals; `run` has no approval channel: use the "
+                      "gateway, or allow or deny it in the policy)");
   EXPECT_EQ(v.rule, "servers.postmark.tools.sendBatch");
   ASSERT_EQ(v.findings.size(), 1u);
   EXPECT_EQ(v.findings[0].detector, "policy.approval_required");
