@@ -11,7 +11,7 @@
 #                  to); every other row's client does too, except `warden`, which sends
 #                  Accept: application/json to get the JSON answers this benchmark is about
 # Scenarios: idle memory per session (RSS before/after N idle sessions; upstream processes apart),
-# 64 sessions for DUR seconds, the same with 50 half-open connections and 2 slow readers of a 1 MiB echo
+# 1 session for DUR seconds (added latency without queueing), 64 sessions for DUR seconds, the same with 50 half-open connections and 2 slow readers of a 1 MiB echo
 # alongside, the same with 2 loops opening and ending sessions alongside, and 1,000 sessions at once.
 # Usage: bash bench/gateway_load.sh [--quick]; env: B (build dir, default build), TARGETS, DUR,
 # BIG (default 1000), MEM_N (default 200), REPEAT (64-session runs per target, default 2).
@@ -135,6 +135,7 @@ for t in $TARGETS; do
   if ! start_target "$t"; then echo "    (could not start $t)"; stop_server; continue; fi
   echo "    $URL (pid $SERVER_PID)"
   measure_memory "$t"
+  run_lg "$t" s1 --sessions 1 --duration "$DUR"  # one client: the added latency without queueing
   for r in $(seq "$REPEAT"); do run_lg "$t" "s64-r$r" --sessions 64 --duration "$DUR"; done
   "$LG" --url "$URL" --half-open 50 --slow-readers 2 --slow-bytes "$(slow_bytes_for "$t")" --duration $((DUR + 3)) \
     --label "$t/disturb" >"$WORK/$t.disturb.log" 2>&1 &
@@ -158,16 +159,18 @@ done
 
 field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"; }
 echo
-echo "== results (latency in ms; added = minus direct-native in this run, same scenario)"
-base_p50=""; base_p99=""
+echo "== results (latency in ms; added = minus direct-native in this run: s1 against its s1, s64-* against its s64-r1)"
+declare -A base_p50 base_p99
 printf '%-14s %-14s %8s %9s %7s %9s %8s %8s %8s %9s %10s %10s %9s\n' target scenario sessions ok errors req/s p50 p90 p99 max added_p50 added_p99 setup_max
 while read -r line; do
   t=${line%% *}; rest=${line#* }; sc=${rest%% *}
   p50=$(field p50_ms "$line"); p99=$(field p99_ms "$line")
-  if [ "$t" = direct-native ] && [ "$sc" = s64-r1 ]; then base_p50=$p50; base_p99=$p99; fi
+  key=${sc%%-*}
+  if [ "$t" = direct-native ] && { [ "$sc" = s1 ] || [ "$sc" = s64-r1 ]; }; then base_p50[$key]=$p50; base_p99[$key]=$p99; fi
   ap50=-; ap99=-
-  if [ -n "$base_p50" ] && [[ $sc == s64* ]]; then
-    ap50=$(awk -v a="$p50" -v b="$base_p50" 'BEGIN{printf "%.3f", a-b}'); ap99=$(awk -v a="$p99" -v b="$base_p99" 'BEGIN{printf "%.3f", a-b}')
+  if [ -n "${base_p50[$key]:-}" ] && [[ $sc == s1 || $sc == s64* ]]; then
+    ap50=$(awk -v a="$p50" -v b="${base_p50[$key]}" 'BEGIN{printf "%.3f", a-b}')
+    ap99=$(awk -v a="$p99" -v b="${base_p99[$key]}" 'BEGIN{printf "%.3f", a-b}')
   fi
   printf '%-14s %-14s %8s %9s %7s %9s %8s %8s %8s %9s %10s %10s %9s\n' "$t" "$sc" "$(field sessions "$line")" \
     "$(field ok "$line")" "$(field errors "$line")" "$(field rps "$line")" "$p50" "$(field p90_ms "$line")" "$p99" \
