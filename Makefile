@@ -16,10 +16,12 @@ build-asan: setup
 	cmake --preset asan >/dev/null
 	cmake --build --preset asan -j $(JOBS)
 
-# Unit tests, data-driven policy cases, fuzz smoke and end-to-end tests, all under ASan+UBSan.
+# Unit tests, data-driven policy cases, fuzz smoke, end-to-end tests and the official MCP
+# conformance suite through the gateway, all against the ASan+UBSan build.
 test: build-asan
 	ctest --preset asan -j $(JOBS)
 	WARDEN_BIN=$(CURDIR)/build-asan/mcp-warden bash tests/e2e/run.sh
+	WARDEN_BIN=$(CURDIR)/build-asan/mcp-warden bash tests/conformance/run.sh gateway
 
 unit: build-asan
 	ctest --preset asan -j $(JOBS)

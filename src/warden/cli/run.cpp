@@ -72,32 +72,8 @@ int run(const RunOptions& o, const std::vector<std::string>& command) {
   }
   // require_approval: true -> the package behind the command must be approved in the registry.
   if (server->require_approval.size() == 1 && server->require_approval[0] == "*") {
-    auto pkg = supply::resolve_package(command);
-    if (!pkg) {
-      std::cerr << "mcp-warden: server entry '" << server->name << "' requires an approved package, but "
-                << pkg.error().message << "; refusing to start\n";
-      return k_exit_usage;
-    }
-    if (pkg->version.empty()) {
-      std::cerr << fmt::format("mcp-warden: server entry '{}' requires an approved package, but '{}' is not "
-                               "pinned to a version (npx would run whatever was published last); use "
-                               "{}@VERSION; refusing to start\n", server->name, pkg->name, pkg->name);
-      return k_exit_usage;
-    }
-    std::string db = o.registry.empty() ? supply::default_state_dir() + "/registry.sqlite" : o.registry;
-    auto reg = supply::Registry::open(db);
-    if (!reg) {
-      std::cerr << "mcp-warden: " << reg.error().message << "; refusing to start\n";
-      return k_exit_usage;
-    }
-    if (!(*reg)->find(pkg->name, pkg->version)) {
-      auto prev = (*reg)->previous(pkg->name, pkg->version);
-      std::cerr << fmt::format("mcp-warden: {}@{} (from {}) is not approved in {}; refusing to start.\n"
-                               "  Review it: mcp-warden diff {}@{} {}@{}\n"
-                               "  Approve it: mcp-warden registry approve {}@{}\n",
-                               pkg->name, pkg->version, pkg->how, db, pkg->name,
-                               prev ? prev->version : "PREVIOUS", pkg->name, pkg->version, pkg->name,
-                               pkg->version);
+    if (auto st = supply::check_approved(server->name, command, o.registry); !st.ok()) {
+      std::cerr << "mcp-warden: " << st.error().message << "\n";
       return k_exit_usage;
     }
   }

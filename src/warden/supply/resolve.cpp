@@ -8,6 +8,7 @@
 #include <simdjson.h>
 
 #include "warden/supply/intel.h"
+#include "warden/supply/registry.h"
 
 namespace warden::supply {
 
@@ -71,6 +72,33 @@ Result<PackageRef> resolve_package(const std::vector<std::string>& argv) {
   }
   return Error{2, fmt::format("cannot tell which package '{}' runs (use npx NAME@VERSION or a "
                               "script under node_modules)", fmt::join(argv, " "))};
+}
+
+}  // namespace warden::supply
+
+namespace warden::supply {
+
+Status check_approved(const std::string& server_name, const std::vector<std::string>& argv,
+                      const std::string& registry_path) {
+  auto pkg = resolve_package(argv);
+  if (!pkg)
+    return Error{2, fmt::format("server entry '{}' requires an approved package, but {}; refusing to start",
+                                server_name, pkg.error().message)};
+  if (pkg->version.empty())
+    return Error{2, fmt::format("server entry '{}' requires an approved package, but '{}' is not pinned to a "
+                                "version (npx would run whatever was published last); use {}@VERSION; "
+                                "refusing to start",
+                                server_name, pkg->name, pkg->name)};
+  std::string db = registry_path.empty() ? default_state_dir() + "/registry.sqlite" : registry_path;
+  auto reg = Registry::open(db);
+  if (!reg) return Error{2, reg.error().message + "; refusing to start"};
+  if ((*reg)->find(pkg->name, pkg->version)) return Ok{};
+  auto prev = (*reg)->previous(pkg->name, pkg->version);
+  return Error{2, fmt::format("{}@{} (from {}) is not approved in {}; refusing to start.\n"
+                              "  Review it: mcp-warden diff {}@{} {}@{}\n"
+                              "  Approve it: mcp-warden registry approve {}@{}",
+                              pkg->name, pkg->version, pkg->how, db, pkg->name, prev ? prev->version : "PREVIOUS",
+                              pkg->name, pkg->version, pkg->name, pkg->version)};
 }
 
 }  // namespace warden::supply
