@@ -152,7 +152,7 @@ export function startGateway(args, env = {}) {
   return new Promise((resolve, reject) => {
     proc.stderr.on('data', (d) => {
       err += d;
-      const m = /listening on (http:\/\/\S+)/.exec(err), a = /admin API on (http:\/\/\S+)/.exec(err);
+      const m = /listening on (https?:\/\/\S+)/.exec(err), a = /admin API on (http:\/\/\S+)/.exec(err);
       if (m && (a || !wantAdmin)) resolve({ proc, url: new URL(m[1]), admin: a ? a[1] : undefined, log: () => err });
     });
     proc.on('exit', (code) => reject(new Error(`gateway exited ${code}: ${err}`)));

@@ -119,6 +119,7 @@ int gateway(const GatewayOptions& o) {
   ho.upstream_timeout_ms = o.upstream_timeout_ms;
   ho.approval_timeout_s = o.approval_timeout_s;
   ho.policy_path = o.config;
+  ho.tls = gc.tls;
   ho.admin_listen = !o.admin.empty() ? o.admin : pol->gateway() ? gc.admin : "";
   std::string token_note;
   if (!ho.admin_listen.empty()) {
@@ -146,7 +147,7 @@ int gateway(const GatewayOptions& o) {
   bool loopback = listen_host == "127.0.0.1" || listen_host == "localhost" || listen_host == "[::1]" || listen_host == "::1";
   if (pol->agents().empty() && !loopback) {
     std::cerr << fmt::format("mcp-warden: refusing to listen on {} without authentication: add an `agents:` "
-                             "section with API keys (api_key_sha256), or listen on 127.0.0.1\n", ho.listen);
+                             "section (api_key_sha256, jwt or mtls identities), or listen on 127.0.0.1\n", ho.listen);
     return k_exit_usage;
   }
   transport::HttpGateway gw(ho);
@@ -157,8 +158,8 @@ int gateway(const GatewayOptions& o) {
   auto host = ho.listen.substr(0, ho.listen.rfind(':'));
   std::string names;
   for (const auto* sp : servers) names += (names.empty() ? "'" : ", '") + sp->name + "'";
-  std::cerr << fmt::format("mcp-warden gateway: listening on http://{}:{}{} (server{} {}{}, audit {})\n", host,
-                           gw.port(), ho.path, servers.size() > 1 ? "s" : "", names,
+  std::cerr << fmt::format("mcp-warden gateway: listening on {}://{}:{}{} (server{} {}{}, audit {})\n",
+                           ho.tls ? "https" : "http", host, gw.port(), ho.path, servers.size() > 1 ? "s" : "", names,
                            servers.size() > 1 || gc.namespacing == policy::Namespacing::always
                                ? gc.namespacing == policy::Namespacing::never ? ", names as the servers give them"
                                                                                : ", names as SERVER__NAME"

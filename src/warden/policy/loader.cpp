@@ -19,6 +19,7 @@
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
+#include "warden/gateway/auth/mtls.h"
 #include "warden/policy/model.h"
 
 namespace warden::policy {
@@ -574,6 +575,14 @@ private:
             "servers: {default: {tools: {\"*\": {action: allow}}}}");
     for (const auto& d : m_deferred)
       if (!m_policy->find_server(d.server)) error(d.mark, d.what, d.fix);
+    finish_agents();
+    if (m_policy->m_gateway && m_policy->m_gateway->auth_jwt) {
+      const JwtVerifierConfig& c = *m_policy->m_gateway->auth_jwt;
+      if (c.issuer.empty() || c.audience.empty() || c.jwks.empty())
+        error(m_auth_jwt_mark, "gateway.auth.jwt needs issuer, audience and jwks",
+              "Write it as jwt: {issuer: https://idp.example.com/, audience: https://gw.example.com/mcp, "
+              "jwks: jwks.json}");
+    }
   }
 
   void check_version(const YAML::Node& k, const YAML::Node& v) {
@@ -681,11 +690,21 @@ private:
 
   void check_gateway(const YAML::Node& key, const YAML::Node& n) {
     GatewayConfig g;
-    each_field(n, key, "gateway", {"listen", "path", "admin", "namespace"},
+    each_field(n, key, "gateway", {"listen", "path", "admin", "namespace", "tls", "auth"},
                "{listen: 127.0.0.1:8080, path: /mcp}",
                [&](const std::string& f, const YAML::Node& k, const YAML::Node& v) {
                  std::string p = "gateway." + f;
-                 if (f == "listen" || f == "admin") {
+                 if (f == "tls") {
+                   g.tls = check_tls(k, v);
+                 } else if (f == "auth") {
+                   each_field(v, k, p, {"jwt"}, "{jwt: {issuer: URL, audience: URL, jwks: FILE}}",
+                              [&](const std::string&, const YAML::Node& jk, const YAML::Node& jv) {
+                                JwtVerifierConfig c;
+                                if (!check_jwt_fields(jk, jv, "gateway.auth.jwt", c, nullptr)) return;
+                                g.auth_jwt = std::move(c);
+                                m_auth_jwt_mark = jk.Mark();
+                              });
+                 } else if (f == "listen" || f == "admin") {
                    auto s = string_value(v, k, p, "127.0.0.1:8080");
                    if (!s) return;
                    if (!host_port_ok(*s)) {
@@ -718,13 +737,17 @@ private:
           std::string path = child_path("agents", name);
           AgentConfig a;
           a.name = name;
-          bool has_key = false;
           each_field(
-              nv, nk, path, {"api_key_sha256", "servers", "tools"},
+              nv, nk, path, {"api_key_sha256", "jwt", "mtls", "servers", "tools"},
               "{api_key_sha256: \"<64 hex digits>\", servers: [postmark], tools: [sendEmail]}",
               [&](const std::string& f, const YAML::Node& k, const YAML::Node& v) {
                 std::string p = child_path(path, f);
-                if (f == "api_key_sha256") {
+                if (f == "jwt") {
+                  AgentJwt j;
+                  if (check_jwt_fields(k, v, p, j.verifier, &j)) a.jwt = std::move(j);
+                } else if (f == "mtls") {
+                  if (auto m = check_mtls(k, v, p)) a.mtls = std::move(*m);
+                } else if (f == "api_key_sha256") {
                   auto s = string_value(v, k, p, "\"<64 hex digits>\"");
                   if (!s) return;
                   std::string h = to_lower(*s);
@@ -735,7 +758,6 @@ private:
                     return;
                   }
                   a.api_key_sha256 = h;
-                  has_key = true;
                 } else if (f == "servers") {
                   auto l = string_list(v, k, p, "[postmark]");
                   if (!l) return;
@@ -750,11 +772,181 @@ private:
                   a.tools = std::move(*l);
                 }
               });
-          if (nv.IsMap() && !has_key && !nv["api_key_sha256"])
-            error(nk.Mark(), fmt::format("{} has no api_key_sha256", path),
-                  "Add api_key_sha256: the hex SHA-256 of the agent's API key");
+          if (nv.IsMap()) {
+            int kinds = (nv["api_key_sha256"] ? 1 : 0) + (nv["jwt"] ? 1 : 0) + (nv["mtls"] ? 1 : 0);
+            if (kinds == 0)
+              error(nk.Mark(), fmt::format("{} has no identity", path),
+                    "Add one of api_key_sha256 (the hex SHA-256 of the agent's API key), jwt: "
+                    "{subject: ...} or mtls: {cn: ...}");
+            else if (kinds > 1)
+              error(nk.Mark(), fmt::format("{} has more than one of api_key_sha256, jwt and mtls", path),
+                    "Give each agent exactly one identity; define another agent for another credential");
+          }
+          m_agent_marks.push_back(nk.Mark());
           m_policy->m_agents.push_back(std::move(a));
         });
+  }
+
+  // gateway.tls
+  std::optional<TlsConfig> check_tls(const YAML::Node& key, const YAML::Node& n) {
+    TlsConfig t;
+    bool client_cert_given = false;
+    bool ok = each_field(
+        n, key, "gateway.tls", {"cert", "key", "client_ca", "client_cert"},
+        "{cert: gateway.pem, key: gateway.key, client_ca: agents-ca.pem, client_cert: required}",
+        [&](const std::string& f, const YAML::Node& k, const YAML::Node& v) {
+          std::string p = "gateway.tls." + f;
+          if (f == "client_cert") {
+            client_cert_given = true;
+            if (auto i = enum_value(v, k, p, {"required", "optional"}))
+              t.client_cert = static_cast<ClientCertMode>(*i);
+          } else if (auto s = string_value(v, k, p, "/etc/mcp-warden/gateway.pem")) {
+            (f == "cert" ? t.cert : f == "key" ? t.key : t.client_ca) = *s;
+          }
+        });
+    if (!ok) return std::nullopt;
+    if (t.cert.empty() || t.key.empty())
+      error(at(n, key), "gateway.tls needs both cert and key",
+            "Write it as tls: {cert: gateway.pem, key: gateway.key} (PEM files)");
+    if (client_cert_given && t.client_ca.empty())
+      error(at(n, key), "gateway.tls.client_cert is set but there is no client_ca",
+            "Add client_ca: the PEM CA bundle that signs the agents' certificates");
+    return t;
+  }
+
+  // A duration in whole seconds: 60, 60s, 5m or 1h.
+  std::optional<int64_t> seconds_value(const YAML::Node& v, const YAML::Node& k,
+                                       const std::string& path, int64_t max) {
+    if (v.IsScalar() && !v.Scalar().empty()) {
+      std::string t = v.Scalar();
+      int64_t mult = 1;
+      char unit = t.back();
+      if (unit == 's' || unit == 'm' || unit == 'h') {
+        mult = unit == 's' ? 1 : unit == 'm' ? 60 : 3600;
+        t.pop_back();
+      }
+      int64_t x = 0;
+      auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), x);
+      if (!t.empty() && ec == std::errc() && p == t.data() + t.size() && x >= 0 && x <= max / mult)
+        return x * mult;
+    }
+    error(at(v, k),
+          fmt::format("{} must be a duration from 0 to {}s, got {}", path, max,
+                      v.IsScalar() ? "'" + v.Scalar() + "'" : std::string(kind_of(v))),
+          "Write it as 60s, 5m or 1h");
+    return std::nullopt;
+  }
+
+  // gateway.auth.jwt (selector == nullptr) or an agent's jwt: (issuer/audience/jwks override the
+  // gateway's; subject, client_id and scopes select the agent). False if anything was wrong.
+  bool check_jwt_fields(const YAML::Node& key, const YAML::Node& n, const std::string& path,
+                        JwtVerifierConfig& c, AgentJwt* selector) {
+    static const Keys k_gateway = {"issuer", "audience", "jwks", "clock_skew", "max_token_bytes"};
+    static const Keys k_agent = {"issuer", "audience", "jwks", "subject", "client_id", "scopes"};
+    size_t issues = m_issues.size() + m_dropped;
+    bool ok = each_field(
+        n, key, path, selector ? k_agent : k_gateway,
+        selector ? "{subject: ci-app@clients, scopes: [mcp:tools]}"
+                 : "{issuer: https://idp.example.com/, audience: https://gw.example.com/mcp, jwks: jwks.json}",
+        [&](const std::string& f, const YAML::Node& k, const YAML::Node& v) {
+          std::string p = child_path(path, f);
+          if (f == "clock_skew") {
+            if (auto x = seconds_value(v, k, p, 3600)) c.clock_skew_s = *x;
+          } else if (f == "max_token_bytes") {
+            if (auto x = uint_value(v, k, p, 1024, 65536, 8192)) c.max_token_bytes = *x;
+          } else if (f == "scopes") {
+            if (auto l = string_list(v, k, p, "[mcp:tools]", true, false)) selector->scopes = std::move(*l);
+          } else if (auto s = string_value(v, k, p, "https://idp.example.com/")) {
+            if (f == "jwks" && (to_lower(*s).starts_with("http://") || to_lower(*s).starts_with("https://"))) {
+              error(at(v, k), fmt::format("{}: JWKS URLs are not fetched yet", p),
+                    "Save the key set to a file (curl -o jwks.json URL) and name the file; "
+                    "reload the gateway (SIGHUP) after a key rotation");
+              return;
+            }
+            if (f == "issuer") c.issuer = *s;
+            else if (f == "audience") c.audience = *s;
+            else if (f == "jwks") c.jwks = *s;
+            else if (f == "subject") selector->subject = *s;
+            else selector->client_id = *s;
+          }
+        });
+    return ok && issues == m_issues.size() + m_dropped;
+  }
+
+  // An agent's mtls: every field given must match the client certificate.
+  std::optional<AgentMtls> check_mtls(const YAML::Node& key, const YAML::Node& n, const std::string& path) {
+    AgentMtls m;
+    bool any = false;
+    size_t issues = m_issues.size() + m_dropped;
+    bool ok = each_field(
+        n, key, path, {"subject", "cn", "uri", "dns", "email", "fingerprint_sha256"},
+        "{cn: deploy-bot, uri: spiffe://example.org/deploy}",
+        [&](const std::string& f, const YAML::Node& k, const YAML::Node& v) {
+          std::string p = child_path(path, f);
+          auto s = string_value(v, k, p, "deploy-bot");
+          if (!s) return;
+          any = true;
+          if (f == "fingerprint_sha256") {
+            auto fp = gateway::auth::normalize_fingerprint(*s);
+            if (!fp) {
+              error(at(v, k), fmt::format("{} must be a SHA-256 fingerprint (64 hex digits, colons allowed)", p),
+                    "Write the output of: openssl x509 -in agent.pem -noout -fingerprint -sha256");
+              return;
+            }
+            m.fingerprint_sha256 = *fp;
+          } else {
+            (f == "subject" ? m.subject : f == "cn" ? m.cn : f == "uri" ? m.uri : f == "dns" ? m.dns : m.email) = *s;
+          }
+        });
+    if (!ok || issues != m_issues.size() + m_dropped) return std::nullopt;
+    if (!any) {
+      error(at(n, key), fmt::format("{} selects no certificate", path),
+            "Give at least one of subject, cn, uri, dns, email, fingerprint_sha256");
+      return std::nullopt;
+    }
+    return m;
+  }
+
+  // Once the whole file is read: agents' jwt: entries get gateway.auth.jwt's settings, and the
+  // identities must be usable and tell agents apart.
+  void finish_agents() {
+    const auto& g = m_policy->m_gateway;
+    const JwtVerifierConfig* defaults = g && g->auth_jwt ? &*g->auth_jwt : nullptr;
+    auto& agents = m_policy->m_agents;
+    for (size_t i = 0; i < agents.size(); ++i) {
+      AgentConfig& a = agents[i];
+      const YAML::Mark& mark = m_agent_marks[i];
+      std::string path = child_path("agents", a.name);
+      if (a.jwt) {
+        JwtVerifierConfig& v = a.jwt->verifier;
+        if (defaults) {
+          if (v.issuer.empty()) v.issuer = defaults->issuer;
+          if (v.audience.empty()) v.audience = defaults->audience;
+          if (v.jwks.empty()) v.jwks = defaults->jwks;
+          v.clock_skew_s = defaults->clock_skew_s;
+          v.max_token_bytes = defaults->max_token_bytes;
+        }
+        for (auto [field, value] : {std::pair{"issuer", &v.issuer}, {"audience", &v.audience}, {"jwks", &v.jwks}})
+          if (value->empty())
+            error(mark, fmt::format("{}.jwt has no {} (and gateway.auth.jwt gives none)", path, field),
+                  "Set gateway.auth.jwt: {issuer: URL, audience: URL, jwks: FILE}, or the agent's own");
+        if (a.jwt->subject.empty() && a.jwt->client_id.empty())
+          error(mark, fmt::format("{}.jwt selects neither a subject nor a client_id", path),
+                "Add subject: (the token's sub) or client_id:; an issuer alone would let every token of "
+                "that identity provider in");
+      }
+      if (a.mtls && !(g && g->tls && !g->tls->client_ca.empty()))
+        error(mark, fmt::format("{}.mtls needs client certificates, but gateway.tls.client_ca is not set", path),
+              "Add gateway.tls: {cert: ..., key: ..., client_ca: agents-ca.pem}");
+      for (size_t j = 0; j < i; ++j) {
+        const AgentConfig& b = agents[j];
+        bool same = (!a.api_key_sha256.empty() && a.api_key_sha256 == b.api_key_sha256) ||
+                    (a.jwt && b.jwt && *a.jwt == *b.jwt) || (a.mtls && b.mtls && *a.mtls == *b.mtls);
+        if (same)
+          error(mark, fmt::format("{} has the same identity as agents.{}", path, b.name),
+                "Each credential must name one agent; merge them or tell them apart");
+      }
+    }
   }
 
   void check_servers(const YAML::Node& key, const YAML::Node& n) {
@@ -1312,8 +1504,7 @@ private:
     if (m_policy->m_gateway)
       ne.emplace_back("gateway: used by `mcp-warden gateway` only; `run` ignores it");
     if (!m_policy->m_agents.empty())
-      ne.emplace_back(
-          "agents: used by `mcp-warden gateway` only (API keys); `run` ignores it");
+      ne.emplace_back("agents: used by `mcp-warden gateway` only; `run` ignores it");
   }
 
   std::string m_file;
@@ -1322,6 +1513,8 @@ private:
   size_t m_dropped = 0;
   std::vector<Presence> m_presence;
   std::vector<Deferred> m_deferred;
+  std::vector<YAML::Mark> m_agent_marks; // per agent, for checks after the whole file is read
+  YAML::Mark m_auth_jwt_mark;
 };
 
 std::shared_ptr<const Policy> load_policy_string(std::string_view yaml, const std::string& name) {

@@ -245,16 +245,54 @@ struct ServerPolicy {
   }
 };
 
+// gateway.tls: the listener speaks HTTPS (TLS 1.2+); with client_ca it asks for client
+// certificates verified against that CA (mutual TLS).
+enum class ClientCertMode { required, optional }; // required: no certificate, no handshake
+struct TlsConfig {
+  std::string cert, key;   // PEM files: the certificate chain and its private key
+  std::string client_ca;   // PEM CA bundle for client certificates; empty: no mTLS
+  ClientCertMode client_cert = ClientCertMode::required;
+};
+
+// How JWT bearer tokens are verified: gateway.auth.jwt, or an agent's own issuer/audience/jwks.
+struct JwtVerifierConfig {
+  std::string issuer, audience; // `iss` exactly; `aud` must contain the audience
+  std::string jwks;             // a JWKS file
+  int64_t clock_skew_s = 60;
+  uint64_t max_token_bytes = 8192;
+  bool operator==(const JwtVerifierConfig&) const = default;
+};
+
 struct GatewayConfig {
   std::string listen = "127.0.0.1:8080";
   std::string path = "/mcp";
   std::string admin = "127.0.0.1:8081";
   Namespacing namespacing = Namespacing::automatic;
+  std::optional<TlsConfig> tls;              // absent: plain HTTP
+  std::optional<JwtVerifierConfig> auth_jwt; // gateway.auth.jwt: defaults for agents' jwt:
+};
+
+// An agent's JWT selector: the token must verify under `verifier` and match every field given.
+struct AgentJwt {
+  JwtVerifierConfig verifier;      // gateway.auth.jwt with the agent's overrides applied
+  std::string subject, client_id;  // at least one of them is set
+  std::vector<std::string> scopes; // every one must be granted
+  bool operator==(const AgentJwt&) const = default;
+};
+
+// An agent's client-certificate selector: every field given must match the verified certificate.
+struct AgentMtls {
+  std::string subject, cn, uri, dns, email; // uri/dns/email: one of the certificate's SANs
+  std::string fingerprint_sha256;           // 64 lowercase hex digits
+  bool operator==(const AgentMtls&) const = default;
 };
 
 struct AgentConfig {
   std::string name;
+  // Exactly one way to identify the agent:
   std::string api_key_sha256; // lowercase hex
+  std::optional<AgentJwt> jwt;
+  std::optional<AgentMtls> mtls;
   std::vector<std::string> servers;
   std::vector<std::string> tools;
 };

@@ -1,8 +1,10 @@
 #include "warden/transport/http_gateway.h"
 
 #include <sys/eventfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <deque>
 #include <map>
 #include <random>
@@ -12,14 +14,18 @@
 #include <boost/asio.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <fmt/format.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <simdjson.h>
 
 #include "warden/audit/redact.h"
 #include "warden/codec/codec.h"
 #include "warden/detect/shadowing.h"
+#include "warden/gateway/agent_identity.h"
 #include "warden/gateway/aggregator.h"
 #include "warden/gateway/chain.h"
 #include "warden/gateway/processor.h"
@@ -192,6 +198,8 @@ struct HttpGateway::Impl {
   std::map<std::string, std::shared_ptr<GwSession>> sessions;
   std::map<std::string, PendingApproval> approvals;  // by approval id
   simdjson::dom::parser parser;  // I/O thread only
+  std::optional<asio::ssl::context> ssl;  // with gateway.tls
+  std::shared_ptr<const gateway::AgentDirectory> agents;  // swapped on reload
   mutable std::mutex stats_mu;
   HttpGatewayStats stats;
 
@@ -577,45 +585,39 @@ struct HttpGateway::Impl {
 
   // ---- identity --------------------------------------------------------------------------------
 
-  // The agent whose API key the request carries; nullptr when the policy has no `agents:` (then
-  // `ok` is true) or when the key is missing or unknown (`ok` false).
-  const policy::AgentConfig* authenticate(const http::request<http::string_body>& req, bool& ok) const {
-    const auto& agents = opts.policy->agents();
-    ok = agents.empty();
-    if (agents.empty()) return nullptr;
+  // The agent the request's credentials select (see gateway/agent_identity.h); without `agents:`
+  // no agent and status 200 (the listener is loopback then).
+  gateway::Identified authenticate(const http::request<http::string_body>& req,
+                                   const gateway::auth::PeerIdentity* peer) const {
+    if (agents->empty()) return {};
     std::string_view auth = sv(req[http::field::authorization]);
-    if (auth.size() < 8 || util::to_lower(auth.substr(0, 7)) != "bearer ") return nullptr;
-    std::string digest = util::sha256_hex(auth.substr(7));
-    for (const auto& a : agents) {
-      // Constant time over the digest: the comparison leaks nothing about the stored hash.
-      unsigned char diff = a.api_key_sha256.size() == digest.size() ? 0 : 1;
-      for (size_t i = 0; i < digest.size() && i < a.api_key_sha256.size(); ++i)
-        diff |= static_cast<unsigned char>(a.api_key_sha256[i] ^ digest[i]);
-      if (diff == 0) {
-        ok = true;
-        return &a;
-      }
-    }
-    return nullptr;
+    std::string_view bearer;
+    if (auth.size() >= 8 && util::to_lower(auth.substr(0, 7)) == "bearer ") bearer = auth.substr(7);
+    return agents->identify(bearer, peer, *opts.clock);
   }
 
-  std::string resource_url(const http::request<http::string_body>& req) const {
-    return fmt::format("http://{}{}", sv(req[http::field::host]), opts.path);
+  std::string origin_url(const http::request<http::string_body>& req) const {
+    return fmt::format("{}://{}", ssl ? "https" : "http", sv(req[http::field::host]));
   }
+  std::string resource_url(const http::request<http::string_body>& req) const { return origin_url(req) + opts.path; }
 
-  awaitable<void> send_unauthorized(tcp::socket& sock, const http::request<http::string_body>& req, bool keep) {
+  // 401 with an RFC 6750/9728 challenge, or 403 when the credentials select several agents.
+  template <class Stream>
+  awaitable<void> send_unauthorized(Stream& sock, const http::request<http::string_body>& req, bool keep,
+                                    const gateway::Identified& who) {
     {
       std::lock_guard lock(stats_mu);
       ++stats.rejected;
     }
-    http::response<http::string_body> res{http::status::unauthorized, 11};
+    bool forbidden = who.status == 403;
+    http::response<http::string_body> res{forbidden ? http::status::forbidden : http::status::unauthorized, 11};
     common_headers(res);
-    res.set(http::field::www_authenticate,
-            fmt::format(R"(Bearer realm="mcp-warden", resource_metadata="http://{}/.well-known/oauth-protected-resource")",
-                        sv(req[http::field::host])));
+    if (!forbidden)
+      res.set(http::field::www_authenticate,
+              fmt::format(R"(Bearer realm="mcp-warden", {}{}resource_metadata="{}/.well-known/oauth-protected-resource")",
+                          who.bearer_params, who.bearer_params.empty() ? "" : ", ", origin_url(req)));
     res.set(http::field::content_type, "application/json");
-    res.body() = codec::make_error_response(codec::Id{codec::Id::Type::null, 0, {}}, -32600,
-                                            "mcp-warden: this gateway needs an agent API key: Authorization: Bearer <key>");
+    res.body() = codec::make_error_response(codec::Id{codec::Id::Type::null, 0, {}}, -32600, "mcp-warden: " + who.message);
     res.keep_alive(keep);
     res.prepare_payload();
     boost::system::error_code ec;
@@ -623,9 +625,13 @@ struct HttpGateway::Impl {
   }
 
   // RFC 9728 protected-resource metadata.
-  awaitable<void> send_resource_metadata(tcp::socket& sock, const http::request<http::string_body>& req, bool keep) {
-    std::string body = fmt::format(R"({{"resource":"{}","bearer_methods_supported":["header"],"resource_name":"mcp-warden gateway"}})",
-                                   resource_url(req));
+  template <class Stream>
+  awaitable<void> send_resource_metadata(Stream& sock, const http::request<http::string_body>& req, bool keep) {
+    std::string servers;
+    for (const auto& issuer : agents->issuers()) servers += (servers.empty() ? "" : ",") + json_quote(issuer);
+    std::string body = fmt::format(R"({{"resource":{},{}"bearer_methods_supported":["header"],"resource_name":"mcp-warden gateway"}})",
+                                   json_quote(resource_url(req)),
+                                   servers.empty() ? "" : fmt::format(R"("authorization_servers":[{}],)", servers));
     co_await send_json(sock, http::status::ok, std::move(body), keep);
   }
 
@@ -638,7 +644,8 @@ struct HttpGateway::Impl {
     if (!session_id.empty()) res.set("Mcp-Session-Id", session_id);
   }
 
-  awaitable<void> send_json(tcp::socket& sock, http::status status, std::string body, bool keep_alive,
+  template <class Stream>
+  awaitable<void> send_json(Stream& sock, http::status status, std::string body, bool keep_alive,
                             const std::string& session_id = "") {
     http::response<http::string_body> res{status, 11};
     common_headers(res, session_id);
@@ -650,7 +657,8 @@ struct HttpGateway::Impl {
     co_await http::async_write(sock, res, asio::redirect_error(use_awaitable, ec));
   }
 
-  awaitable<void> send_error(tcp::socket& sock, http::status status, std::string_view message, bool keep_alive) {
+  template <class Stream>
+  awaitable<void> send_error(Stream& sock, http::status status, std::string_view message, bool keep_alive) {
     {
       std::lock_guard lock(stats_mu);
       ++stats.rejected;
@@ -663,7 +671,8 @@ struct HttpGateway::Impl {
 
   // Streams a waiter's messages as SSE until it has nothing more to wait for (or, for the GET
   // stream, until the session ends or the client goes).
-  awaitable<void> stream_sse(tcp::socket& sock, std::shared_ptr<Waiter> w, std::shared_ptr<GwSession> s,
+  template <class Stream>
+  awaitable<void> stream_sse(Stream& sock, std::shared_ptr<Waiter> w, std::shared_ptr<GwSession> s,
                              bool until_answered) {
     http::response<http::empty_body> res{http::status::ok, 11};
     common_headers(res, s->id);
@@ -701,7 +710,8 @@ struct HttpGateway::Impl {
     co_await asio::async_write(sock, http::make_chunk_last(), asio::redirect_error(use_awaitable, ec));
   }
 
-  awaitable<void> handle_post(tcp::socket& sock, http::request<http::string_body>& req, bool& keep,
+  template <class Stream>
+  awaitable<void> handle_post(Stream& sock, http::request<http::string_body>& req, bool& keep,
                               const policy::AgentConfig* agent) {
     std::string accept = util::to_lower(sv(req[http::field::accept]));
     bool wants_sse = accept.find("text/event-stream") != std::string::npos;
@@ -829,7 +839,9 @@ struct HttpGateway::Impl {
     co_await send_json(sock, http::status::ok, std::move(body), keep, s->id);
   }
 
-  awaitable<void> handle_connection(tcp::socket sock) {
+  // One client connection, plain TCP or TLS; `peer` is its verified client certificate, if any.
+  template <class Stream>
+  awaitable<void> serve(Stream& sock, const gateway::auth::PeerIdentity* peer) {
     beast::flat_buffer buf;
     for (;;) {
       http::request_parser<http::string_body> parser;
@@ -869,13 +881,13 @@ struct HttpGateway::Impl {
         if (!keep) co_return;
         continue;
       }
-      bool authenticated = false;
-      const policy::AgentConfig* agent = authenticate(req, authenticated);
-      if (!authenticated) {
-        co_await send_unauthorized(sock, req, keep);
+      gateway::Identified who = authenticate(req, peer);
+      if (who.status != 200) {
+        co_await send_unauthorized(sock, req, keep, who);
         if (!keep) co_return;
         continue;
       }
+      const policy::AgentConfig* agent = who.agent;
       if (target.substr(0, target.find('?')) != opts.path) {
         co_await send_error(sock, http::status::not_found, fmt::format("no MCP endpoint at {} (it is {})", target, opts.path), keep);
         if (!keep) co_return;
@@ -1007,8 +1019,15 @@ struct HttpGateway::Impl {
       }
       servers.push_back(server);
     }
+    auto directory = gateway::AgentDirectory::build(fresh);
+    if (!directory) {
+      std::lock_guard lock(stats_mu);
+      ++stats.reload_failures;
+      return Error{2, directory.error().message + " (the previous policy stays in force)"};
+    }
     retired.push_back(opts.policy);  // live sessions keep pointers into it
     opts.policy = fresh;
+    agents = std::move(*directory);
     opts.servers = std::move(servers);
     std::lock_guard lock(stats_mu);
     ++stats.reloads;
@@ -1042,6 +1061,8 @@ struct HttpGateway::Impl {
     counter("mcp_warden_upstreams_down", "Sessions whose upstream is gone (quarantined or exited)", dead, "gauge");
     counter("mcp_warden_http_requests_total", "HTTP requests to the MCP endpoint", st.http_requests);
     counter("mcp_warden_http_rejected_total", "HTTP requests refused (auth, origin, session, size)", st.rejected);
+    counter("mcp_warden_tls_handshake_failures_total", "TLS connections refused (handshake, client certificate)",
+            st.tls_handshake_failures);
     counter("mcp_warden_quarantines_total", "Sessions quarantined from the admin API", st.quarantines);
     counter("mcp_warden_policy_reloads_total", "Successful policy reloads", st.reloads);
     counter("mcp_warden_policy_reload_failures_total", "Refused policy reloads (the old policy stayed)", st.reload_failures);
@@ -1172,6 +1193,94 @@ struct HttpGateway::Impl {
     }
   }
 
+  awaitable<void> handle_plain(tcp::socket sock) { co_await serve(sock, nullptr); }
+
+  // TLS: the handshake (bounded in time), the client certificate's identity, then the same
+  // request handling as plain HTTP, and a bounded close_notify at the end.
+  awaitable<void> handle_tls(tcp::socket sock) {
+    using SslStream = asio::ssl::stream<tcp::socket>;
+    auto stream = std::make_shared<SslStream>(std::move(sock), *ssl);
+    asio::steady_timer deadline(io);
+    auto arm = [&](std::chrono::seconds after) {
+      deadline.expires_after(after);
+      deadline.async_wait([weak = std::weak_ptr<SslStream>(stream)](boost::system::error_code ec) {
+        if (ec) return;
+        if (auto st = weak.lock()) {
+          boost::system::error_code ignored;
+          st->lowest_layer().close(ignored);
+        }
+      });
+    };
+    arm(std::chrono::seconds(10));
+    boost::system::error_code ec;
+    co_await stream->async_handshake(asio::ssl::stream_base::server, asio::redirect_error(use_awaitable, ec));
+    deadline.cancel();
+    if (ec) {
+      std::lock_guard lock(stats_mu);
+      ++stats.tls_handshake_failures;
+      co_return;
+    }
+    std::optional<gateway::auth::PeerIdentity> peer;
+    if (X509* cert = SSL_get0_peer_certificate(stream->native_handle())) {
+      // OpenSSL verified it against client_ca (SSL_VERIFY_PEER); a name that reads two ways is refused.
+      auto id = SSL_get_verify_result(stream->native_handle()) == X509_V_OK
+                    ? gateway::auth::peer_identity(cert)
+                    : Result<gateway::auth::PeerIdentity>(Error{401, "the client certificate did not verify"});
+      if (!id) {
+        std::lock_guard lock(stats_mu);
+        ++stats.tls_handshake_failures;
+        co_return;
+      }
+      peer = std::move(*id);
+    }
+    co_await serve(*stream, peer ? &*peer : nullptr);
+    arm(std::chrono::seconds(2));
+    co_await stream->async_shutdown(asio::redirect_error(use_awaitable, ec));
+    deadline.cancel();
+  }
+
+  // The listener's TLS context from gateway.tls: TLS 1.2 or later, the certificate chain and its
+  // key, and with client_ca the verification of client certificates (mutual TLS).
+  Status setup_tls() {
+    const policy::TlsConfig& t = *opts.tls;
+    auto ossl_error = [] {
+      unsigned long e = ERR_get_error();
+      char buf[256] = {};
+      if (e) ERR_error_string_n(e, buf, sizeof buf);
+      ERR_clear_error();
+      return std::string(e ? buf : "unknown OpenSSL error");
+    };
+    struct stat st {};
+    if (::stat(t.key.c_str(), &st) != 0)
+      return Error{2, fmt::format("gateway.tls.key: cannot read {}: {}", t.key, std::strerror(errno))};
+    if (st.st_mode & (S_IRWXG | S_IRWXO))
+      return Error{2, fmt::format("gateway.tls.key: {} is readable by group or others (mode {:o}); chmod 600 it",
+                                  t.key, st.st_mode & 0777)};
+    ssl.emplace(asio::ssl::context::tls_server);
+    SSL_CTX* ctx = ssl->native_handle();
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+    if (SSL_CTX_use_certificate_chain_file(ctx, t.cert.c_str()) != 1)
+      return Error{2, fmt::format("gateway.tls.cert: cannot load the certificate chain from {}: {}", t.cert, ossl_error())};
+    if (SSL_CTX_use_PrivateKey_file(ctx, t.key.c_str(), SSL_FILETYPE_PEM) != 1)
+      return Error{2, fmt::format("gateway.tls.key: cannot load the private key from {}: {}", t.key, ossl_error())};
+    if (SSL_CTX_check_private_key(ctx) != 1)
+      return Error{2, fmt::format("gateway.tls.key: {} is not the key of {}: {}", t.key, t.cert, ossl_error())};
+    if (!t.client_ca.empty()) {
+      if (SSL_CTX_load_verify_locations(ctx, t.client_ca.c_str(), nullptr) != 1)
+        return Error{2, fmt::format("gateway.tls.client_ca: cannot load {}: {}", t.client_ca, ossl_error())};
+      if (STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(t.client_ca.c_str()))
+        SSL_CTX_set_client_CA_list(ctx, names);  // takes ownership
+      int mode = SSL_VERIFY_PEER;
+      if (t.client_cert == policy::ClientCertMode::required) mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+      SSL_CTX_set_verify(ctx, mode, nullptr);
+      static const unsigned char k_sid[] = "mcp-warden-gateway";
+      SSL_CTX_set_session_id_context(ctx, k_sid, sizeof k_sid - 1);
+    }
+    ERR_clear_error();
+    return Ok{};
+  }
+
   awaitable<void> accept_loop() {
     for (;;) {
       boost::system::error_code ec;
@@ -1179,7 +1288,8 @@ struct HttpGateway::Impl {
       if (ec == asio::error::operation_aborted) co_return;
       if (ec) continue;
       sock.set_option(tcp::no_delay(true), ec);
-      asio::co_spawn(io, handle_connection(std::move(sock)), asio::detached);
+      if (ssl) asio::co_spawn(io, handle_tls(std::move(sock)), asio::detached);
+      else asio::co_spawn(io, handle_plain(std::move(sock)), asio::detached);
     }
   }
 };
@@ -1190,6 +1300,11 @@ HttpGateway::~HttpGateway() { stop(); }
 
 Status HttpGateway::listen() {
   Impl& im = *m_impl;
+  auto directory = gateway::AgentDirectory::build(im.opts.policy);
+  if (!directory) return directory.error();
+  im.agents = std::move(*directory);
+  if (im.opts.tls)
+    if (auto st = im.setup_tls(); !st.ok()) return st;
   auto colon = im.opts.listen.rfind(':');
   if (colon == std::string::npos) return Error{2, fmt::format("gateway.listen '{}' must be HOST:PORT", im.opts.listen)};
   std::string host = im.opts.listen.substr(0, colon);

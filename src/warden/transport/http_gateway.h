@@ -60,11 +60,14 @@ struct HttpGatewayOptions {
   // empty: none. Every endpoint but /health needs `Authorization: Bearer <admin_token>`.
   std::string admin_listen, admin_token;
   std::string policy_path;  // for reload (admin POST /reload, SIGHUP via reload())
+  // gateway.tls: HTTPS on the listener (and mutual TLS with client_ca); loaded by listen().
+  // Agents (api_key_sha256, jwt, mtls) come from the policy; JWKS files load in listen() and reload.
+  std::optional<policy::TlsConfig> tls;
 };
 
 struct HttpGatewayStats {
   uint64_t sessions_opened = 0, sessions_open = 0, http_requests = 0, rejected = 0, quarantines = 0,
-           reloads = 0, reload_failures = 0;
+           reloads = 0, reload_failures = 0, tls_handshake_failures = 0;
 };
 
 class HttpGateway {

@@ -52,9 +52,9 @@ TEST(PolicyLoader, UnknownKeysEverywhere) {
             "p.yaml:4:28: error: unknown key 'prot' in servers.x.egress[0]. Did you mean 'port'? "
             "Allowed keys: host, port, inspect, inject, correlate, on_violation, resolve, "
             "upstream_ca");
-  EXPECT_EQ(load_error("version: 1\nservers: {x: {}}\ngateway: {listen: '127.0.0.1:1', tls: on}\n"),
-            "p.yaml:3:34: error: unknown key 'tls' in gateway. Allowed keys: listen, path, admin, "
-            "namespace");
+  EXPECT_EQ(load_error("version: 1\nservers: {x: {}}\ngateway: {listen: '127.0.0.1:1', tsl: on}\n"),
+            "p.yaml:3:34: error: unknown key 'tsl' in gateway. Allowed keys: "
+            "listen, path, admin, namespace, tls, auth");
 }
 
 TEST(PolicyLoader, Version) {
@@ -471,7 +471,7 @@ agents:
                 "servers.remote.url: parsed, not yet enforced (remote upstreams arrive with the "
                 "HTTP gateway)",
                 "gateway: used by `mcp-warden gateway` only; `run` ignores it",
-                "agents: used by `mcp-warden gateway` only (API keys); `run` ignores it"}));
+                "agents: used by `mcp-warden gateway` only; `run` ignores it"}));
   // NOLINTEND(bugprone-suspicious-missing-comma)
 }
 
