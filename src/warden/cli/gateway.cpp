@@ -29,6 +29,8 @@ struct GatewayOptions {
   std::string config, audit, mode, listen, state_dir, admin;
   int upstream_timeout_ms = 300000;
   int approval_timeout_s = 120;
+  int connection_idle_timeout_s = 60;
+  int session_idle_timeout_s = 1800;
 };
 
 int gateway(const GatewayOptions& o) {
@@ -118,6 +120,8 @@ int gateway(const GatewayOptions& o) {
   ho.clock = &clock;
   ho.upstream_timeout_ms = o.upstream_timeout_ms;
   ho.approval_timeout_s = o.approval_timeout_s;
+  ho.connection_idle_timeout_s = o.connection_idle_timeout_s;
+  ho.session_idle_timeout_s = o.session_idle_timeout_s;
   ho.policy_path = o.config;
   ho.tls = gc.tls;
   ho.admin_listen = !o.admin.empty() ? o.admin : pol->gateway() ? gc.admin : "";
@@ -208,6 +212,12 @@ Command add_gateway_command(CLI::App& root) {
   app->add_option("--approval-timeout-s", opts->approval_timeout_s,
                   "How long a call under `action: approve` waits for a person before it is denied (default 120)")
       ->check(CLI::Range(1, 86400));
+  app->add_option("--connection-idle-timeout-s", opts->connection_idle_timeout_s,
+                  "Close a connection whose next request has not fully arrived after this long (default 60)")
+      ->check(CLI::Range(1, 86400));
+  app->add_option("--session-idle-timeout-s", opts->session_idle_timeout_s,
+                  "End a session (and stop its servers) after this long without a request or an open stream (default 1800)")
+      ->check(CLI::Range(5, 604800));
   return {app, [opts](const std::vector<std::string>&) { return gateway(*opts); }};
 }
 

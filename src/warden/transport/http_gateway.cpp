@@ -143,8 +143,9 @@ struct Leg {
 };
 
 struct GwSession {
-  explicit GwSession(std::string sid) : id(std::move(sid)) {}
+  explicit GwSession(std::string sid) : id(std::move(sid)), last_active(std::chrono::steady_clock::now()) {}
   std::string id;
+  std::chrono::steady_clock::time_point last_active;  // the last request on it (for idle expiry)
   std::vector<std::unique_ptr<Leg>> legs;         // one per server, in policy order
   std::unique_ptr<gateway::Aggregator> aggregator;  // with two or more servers (or namespace: always)
   std::map<std::string, std::shared_ptr<Waiter>> by_id;  // request id key -> its POST
@@ -263,7 +264,7 @@ struct HttpGateway::Impl {
       s->legs.push_back(std::make_unique<Leg>(s->legs.size(), sp, s->id, io));
       names.push_back(sp->name);
       if (auto st = start_leg(s, *s->legs.back(), agent); !st.ok()) {
-        for (auto& l : s->legs) stop_leg(*l);
+        for (auto& l : s->legs) stop_leg(s, *l, false);
         return st.error();
       }
     }
@@ -289,7 +290,10 @@ struct HttpGateway::Impl {
     return s;
   }
 
-  void stop_leg(Leg& leg) {
+  // Kills a leg's server. The I/O thread never waits for it: the exit is reaped by a coroutine
+  // (the upstream, and so the chain's intent board, stays alive with the session), except when the
+  // gateway itself is stopping and nothing else runs.
+  void stop_leg(const std::shared_ptr<GwSession>& s, Leg& leg, bool blocking) {
     boost::system::error_code ec;
     leg.out_sd.close(ec);
     leg.err_sd.close(ec);
@@ -297,12 +301,26 @@ struct HttpGateway::Impl {
     leg.q_sd.close(ec);
     if (!leg.upstream) return;
     leg.upstream->child().kill();
-    while (!leg.upstream->child().try_wait()) ::usleep(1000);
+    if (blocking) {
+      while (!leg.upstream->child().try_wait()) ::usleep(1000);
+      return;
+    }
+    asio::co_spawn(io, reap(s, &leg), asio::detached);
+  }
+
+  awaitable<void> reap(std::shared_ptr<GwSession> s, Leg* leg) {
+    (void)s;  // keeps the session, and so `leg`, alive
+    asio::steady_timer t(io);
+    for (int i = 0; !leg->upstream->child().try_wait() && i < 6000; ++i) {
+      t.expires_after(std::chrono::milliseconds(i < 20 ? 1 : 10));
+      boost::system::error_code ec;
+      co_await t.async_wait(asio::redirect_error(use_awaitable, ec));
+    }
   }
 
   // One server of a session is gone (exited, quarantined, or the session ends): its pending
   // requests are answered with the reason and its stop is recorded.
-  void close_leg(const std::shared_ptr<GwSession>& s, Leg& leg, std::string how) {
+  void close_leg(const std::shared_ptr<GwSession>& s, Leg& leg, std::string how, bool blocking = false) {
     if (leg.dead) return;
     leg.dead = true;
     if (leg.breaker->tripped()) how = "was " + leg.breaker->describe();
@@ -314,7 +332,7 @@ struct HttpGateway::Impl {
     closed_totals.forwarded += ps.forwarded;
     closed_totals.blocked += ps.blocked;
     closed_totals.invalid += ps.invalid;
-    stop_leg(leg);
+    stop_leg(s, leg, blocking);
     if (s->aggregator && !leg.breaker->tripped()) {
       // A quarantined server keeps answering through its breaker; an exited one is down.
       gateway::Aggregator::Out aout;
@@ -323,13 +341,14 @@ struct HttpGateway::Impl {
     }
   }
 
-  void close_session(const std::shared_ptr<GwSession>& s, std::string how) {
+  void close_session(const std::shared_ptr<GwSession>& s, std::string how, bool blocking = false) {
     if (s->dead) return;
     s->dead = true;
     // A quarantined session stays listed: later requests get the breaker's error, not a 404.
     bool keep_listed = s->tripped() && how.find("DELETE") == std::string::npos &&
-                       how.find("stopped with the gateway") == std::string::npos;
-    for (auto& l : s->legs) close_leg(s, *l, how);
+                       how.find("stopped with the gateway") == std::string::npos &&
+                       how.find("idle for") == std::string::npos;
+    for (auto& l : s->legs) close_leg(s, *l, how, blocking);
     if (s->legs.size() == 1 && s->legs[0]->breaker->tripped()) how = "was " + s->legs[0]->breaker->describe();
     s->how_ended = how;
     for (auto& [k, w] : s->by_id) w->wake.cancel();
@@ -477,9 +496,15 @@ struct HttpGateway::Impl {
       route(s, *leg, out);
     }
     if (!leg->dead) {
+      // How it ended, if it ends soon (without blocking the I/O thread).
       std::optional<ChildExit> exit;
-      for (int i = 0; i < 200 && !(exit = leg->upstream->child().try_wait()); ++i) ::usleep(1000);
-      leg_ended(s, *leg, exit ? exit->describe() : "closed its output");
+      asio::steady_timer t(io);
+      for (int i = 0; i < 200 && !(exit = leg->upstream->child().try_wait()); ++i) {
+        t.expires_after(std::chrono::milliseconds(1));
+        boost::system::error_code ec;
+        co_await t.async_wait(asio::redirect_error(use_awaitable, ec));
+      }
+      if (!leg->dead) leg_ended(s, *leg, exit ? exit->describe() : "closed its output");
     }
   }
 
@@ -671,13 +696,15 @@ struct HttpGateway::Impl {
 
   // Streams a waiter's messages as SSE until it has nothing more to wait for (or, for the GET
   // stream, until the session ends or the client goes).
+  // A POST's stream ends with its last response and a final chunk, so the connection can carry the
+  // next request (`keep_alive`); a GET stream ends only with the connection.
   template <class Stream>
   awaitable<void> stream_sse(Stream& sock, std::shared_ptr<Waiter> w, std::shared_ptr<GwSession> s,
-                             bool until_answered) {
+                             bool until_answered, bool keep_alive = false) {
     http::response<http::empty_body> res{http::status::ok, 11};
     common_headers(res, s->id);
     res.set(http::field::content_type, "text/event-stream");
-    res.keep_alive(false);  // the stream ends with the connection; nobody should reuse it
+    res.keep_alive(until_answered && keep_alive);
     res.chunked(true);
     http::response_serializer<http::empty_body> sr{res};
     boost::system::error_code ec;
@@ -769,6 +796,7 @@ struct HttpGateway::Impl {
       }
       s = it->second;
     }
+    s->last_active = std::chrono::steady_clock::now();
     if (!s->agent.empty() && (!agent || agent->name != s->agent)) {
       co_await send_error(sock, http::status::forbidden, "this session belongs to another agent", keep);
       co_return;
@@ -800,14 +828,14 @@ struct HttpGateway::Impl {
         http::response<http::empty_body> res{http::status::accepted, 11};
         common_headers(res, s->id);
         res.keep_alive(keep);
+        res.prepare_payload();  // Content-Length: 0, or a strict HTTP/1.1 client waits for the close
         boost::system::error_code ec;
         co_await http::async_write(sock, res, asio::redirect_error(use_awaitable, ec));
       }
       co_return;
     }
     if (w->sse) {
-      keep = false;
-      co_await stream_sse(sock, w, s, true);
+      co_await stream_sse(sock, w, s, true, keep);
       w->closed = true;
       co_return;
     }
@@ -840,14 +868,32 @@ struct HttpGateway::Impl {
   }
 
   // One client connection, plain TCP or TLS; `peer` is its verified client certificate, if any.
+  // Closes the connection when its next request has not arrived, whole, within
+  // `connection_idle_timeout_s` (idle keep-alive connections, half-open and slowloris clients).
   template <class Stream>
-  awaitable<void> serve(Stream& sock, const gateway::auth::PeerIdentity* peer) {
+  void arm_idle(asio::steady_timer& t, const std::shared_ptr<Stream>& stream) {
+    t.expires_after(std::chrono::seconds(opts.connection_idle_timeout_s));
+    t.async_wait([weak = std::weak_ptr<Stream>(stream)](boost::system::error_code ec) {
+      if (ec) return;
+      if (auto st = weak.lock()) {
+        boost::system::error_code ignored;
+        beast::get_lowest_layer(*st).close(ignored);
+      }
+    });
+  }
+
+  template <class Stream>
+  awaitable<void> serve(std::shared_ptr<Stream> stream, const gateway::auth::PeerIdentity* peer) {
+    Stream& sock = *stream;
     beast::flat_buffer buf;
+    asio::steady_timer idle(io);
     for (;;) {
       http::request_parser<http::string_body> parser;
       parser.body_limit(opts.max_body_bytes);
       boost::system::error_code ec;
+      arm_idle(idle, stream);
       co_await http::async_read(sock, buf, parser, asio::redirect_error(use_awaitable, ec));
+      idle.cancel();
       if (ec == http::error::body_limit) {
         co_await send_error(sock, http::status::payload_too_large, "request body too large", false);
         co_return;
@@ -919,6 +965,7 @@ struct HttpGateway::Impl {
           co_await send_error(sock, http::status::conflict, "this session already has a GET stream", keep);
         } else {
           auto s = it->second;
+          s->last_active = std::chrono::steady_clock::now();
           auto w = std::make_shared<Waiter>(io.get_executor());
           w->sse = true;
           std::string last(sv(req["Last-Event-ID"]));
@@ -1183,17 +1230,62 @@ struct HttpGateway::Impl {
     }
   }
 
+  // Ends sessions nobody has used for `session_idle_timeout_s`: no request, no open GET stream, no
+  // request waiting for an answer or an approval. A client that vanished without DELETE would
+  // otherwise keep its servers running and, at max_sessions, lock everyone else out.
+  awaitable<void> expire_idle_sessions() {
+    asio::steady_timer t(io);
+    const auto limit = std::chrono::seconds(opts.session_idle_timeout_s);
+    for (;;) {
+      t.expires_after(std::min<std::chrono::seconds>(std::chrono::seconds(30), limit / 2 + std::chrono::seconds(1)));
+      boost::system::error_code ec;
+      co_await t.async_wait(asio::redirect_error(use_awaitable, ec));
+      if (ec) co_return;
+      auto now = std::chrono::steady_clock::now();
+      std::set<std::string> awaiting_approval;
+      for (const auto& [id, a] : approvals) awaiting_approval.insert(a.session_id);
+      std::vector<std::shared_ptr<GwSession>> idle;
+      for (const auto& [id, s] : sessions) {
+        auto g = s->get_stream.lock();
+        bool streaming = g && !g->closed;
+        if (now - s->last_active > limit && !streaming && s->by_id.empty() && !awaiting_approval.count(id))
+          idle.push_back(s);
+      }
+      for (auto& s : idle) {
+        if (s->dead) {
+          sessions.erase(s->id);  // a quarantined session kept for its error: forgotten now
+          continue;
+        }
+        close_session(s, fmt::format("was idle for more than {} s (session_idle_timeout)", opts.session_idle_timeout_s));
+      }
+      if (!idle.empty()) {
+        std::lock_guard lock(stats_mu);
+        stats.sessions_open = sessions.size();
+      }
+    }
+  }
+
+  awaitable<void> backoff() {
+    asio::steady_timer t(io);
+    t.expires_after(std::chrono::milliseconds(50));
+    boost::system::error_code ec;
+    co_await t.async_wait(asio::redirect_error(use_awaitable, ec));
+  }
+
   awaitable<void> admin_accept_loop() {
     for (;;) {
       boost::system::error_code ec;
       tcp::socket sock = co_await admin_acceptor.async_accept(asio::redirect_error(use_awaitable, ec));
       if (ec == asio::error::operation_aborted) co_return;
-      if (ec) continue;
+      if (ec) {
+        co_await backoff();  // EMFILE and the like: retrying at once would spin
+        continue;
+      }
       asio::co_spawn(io, handle_admin(std::move(sock)), asio::detached);
     }
   }
 
-  awaitable<void> handle_plain(tcp::socket sock) { co_await serve(sock, nullptr); }
+  awaitable<void> handle_plain(tcp::socket sock) { co_await serve(std::make_shared<tcp::socket>(std::move(sock)), nullptr); }
 
   // TLS: the handshake (bounded in time), the client certificate's identity, then the same
   // request handling as plain HTTP, and a bounded close_notify at the end.
@@ -1233,7 +1325,7 @@ struct HttpGateway::Impl {
       }
       peer = std::move(*id);
     }
-    co_await serve(*stream, peer ? &*peer : nullptr);
+    co_await serve(stream, peer ? &*peer : nullptr);
     arm(std::chrono::seconds(2));
     co_await stream->async_shutdown(asio::redirect_error(use_awaitable, ec));
     deadline.cancel();
@@ -1286,7 +1378,10 @@ struct HttpGateway::Impl {
       boost::system::error_code ec;
       tcp::socket sock = co_await acceptor.async_accept(asio::redirect_error(use_awaitable, ec));
       if (ec == asio::error::operation_aborted) co_return;
-      if (ec) continue;
+      if (ec) {
+        co_await backoff();  // EMFILE and the like: retrying at once would spin
+        continue;
+      }
       sock.set_option(tcp::no_delay(true), ec);
       if (ssl) asio::co_spawn(io, handle_tls(std::move(sock)), asio::detached);
       else asio::co_spawn(io, handle_plain(std::move(sock)), asio::detached);
@@ -1353,11 +1448,12 @@ uint16_t HttpGateway::port() const { return m_impl->bound_port; }
 void HttpGateway::run() {
   Impl& im = *m_impl;
   asio::co_spawn(im.io, im.accept_loop(), asio::detached);
+  asio::co_spawn(im.io, im.expire_idle_sessions(), asio::detached);
   if (im.admin_bound) asio::co_spawn(im.io, im.admin_accept_loop(), asio::detached);
   im.io.run();
   // Stopped: end every session (its upstream is killed, pending requests recorded).
   auto sessions = im.sessions;
-  for (auto& [id, s] : sessions) im.close_session(s, "was stopped with the gateway");
+  for (auto& [id, s] : sessions) im.close_session(s, "was stopped with the gateway", true);
 }
 
 void HttpGateway::stop() { m_impl->io.stop(); }

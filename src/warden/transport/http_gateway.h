@@ -52,7 +52,9 @@ struct HttpGatewayOptions {
   audit::AuditLog* audit = nullptr;
   alert::Alerter* alerter = nullptr;
   const util::Clock* clock = nullptr;
-  int approval_timeout_s = 120;  // a held `action: approve` request nobody decides is denied
+  int approval_timeout_s = 120;
+  int connection_idle_timeout_s = 60;  // a connection whose next request does not arrive is closed
+  int session_idle_timeout_s = 1800;   // a session with no request and no open stream is ended  // a held `action: approve` request nobody decides is denied
   int upstream_timeout_ms = 300000;  // a request the upstream does not answer in time gets an error
   size_t max_sessions = 1024;
   size_t max_body_bytes = 16u << 20;
