@@ -18,6 +18,7 @@
 #include "warden/detect/metadata_scanner.h"
 #include "warden/detect/pin_store.h"
 #include "warden/supply/registry.h"
+#include "warden/supply/resolve.h"
 #include "warden/transport/http_gateway.h"
 
 namespace warden::cli {
@@ -26,7 +27,7 @@ namespace {
 
 struct GatewayOptions {
   std::vector<std::string> servers;
-  std::string config, audit, mode, listen, state_dir, admin;
+  std::string config, audit, mode, listen, state_dir, admin, registry;
   int upstream_timeout_ms = 300000;
   int approval_timeout_s = 120;
   int connection_idle_timeout_s = 60;
@@ -62,6 +63,13 @@ int gateway(const GatewayOptions& o) {
     std::cerr << fmt::format("mcp-warden: {}: the gateway needs a server entry with a `command`\n", o.config);
     return k_exit_usage;
   }
+  // require_approval: true -> each such server's package must be approved in the registry.
+  for (const auto* sp : servers)
+    if (sp->require_approval.size() == 1 && sp->require_approval[0] == "*")
+      if (auto st = supply::check_approved(sp->name, sp->command, o.registry); !st.ok()) {
+        std::cerr << "mcp-warden: " << st.error().message << "\n";
+        return k_exit_usage;
+      }
   for (const auto& line : pol->not_enforced())
     if (line.rfind("gateway", 0) != 0 && line.rfind("agents", 0) != 0)
       std::cerr << "mcp-warden: warning: " << line << "\n";
@@ -205,6 +213,7 @@ Command add_gateway_command(CLI::App& root) {
   app->add_option("--audit", opts->audit, "Audit log path (overrides the policy's audit.path)");
   app->add_option("--mode", opts->mode, "enforce | monitor")->check(CLI::IsMember({"enforce", "monitor"}));
   app->add_option("--listen", opts->listen, "HOST:PORT (overrides gateway.listen; port 0: any free port)");
+  app->add_option("--registry", opts->registry, "Approval registry for require_approval (default: $XDG_STATE_HOME/mcp-warden/registry.sqlite)");
   app->add_option("--state-dir", opts->state_dir, "Where the egress CA and the admin token live");
   app->add_option("--admin", opts->admin, "Admin API HOST:PORT (overrides gateway.admin; default: none without a gateway: section)");
   app->add_option("--upstream-timeout-ms", opts->upstream_timeout_ms, "How long a request may wait for its answer (default 300000)")

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 
 namespace warden::supply {
 namespace {
@@ -61,6 +62,27 @@ TEST(Resolve, RunRefusesUnapprovedAndUnpinnedPackagesAndStartsApprovedOnes) {
   EXPECT_EQ(run(common + "python3 server.py"), 2);            // cannot tell: fail closed
   EXPECT_EQ(run("registry --db " + (dir / "r.sqlite").string() + " approve mail-mcp@1.0.16 --integrity sha512-x"), 0);
   EXPECT_EQ(run(common + script), 0);                         // approved: starts, exits with the server
+  fs::remove_all(dir);
+}
+
+TEST(Resolve, GatewayRefusesToStartAnUnapprovedServer) {
+  fs::path dir = fs::temp_directory_path() / ("warden-gwapp-" + std::to_string(::getpid()));
+  fs::create_directories(dir / "node_modules" / "mail-mcp");
+  std::ofstream(dir / "node_modules" / "mail-mcp" / "package.json") << R"({"name":"mail-mcp","version":"1.0.16"})";
+  std::ofstream(dir / "node_modules" / "mail-mcp" / "index.js") << "\n";
+  std::ofstream(dir / "p.yaml") << "version: 1\naudit: {path: " << (dir / "a.jsonl").string()
+                                << "}\nservers:\n  mail:\n    command: [node, " << (dir / "node_modules" / "mail-mcp" / "index.js").string()
+                                << "]\n    require_approval: true\n    tools: {\"*\": {action: allow}}\n";
+  std::string gw = "gateway --config " + (dir / "p.yaml").string() + " --listen 127.0.0.1:0 --state-dir " + (dir / "st").string() +
+                   " --registry " + (dir / "r.sqlite").string();
+  // Not approved: it refuses before listening (exit 2), naming the version and how to approve it.
+  std::string out = (dir / "err.txt").string();
+  int rc = std::system((std::string(WARDEN_BINARY) + " " + gw + " </dev/null >/dev/null 2>" + out).c_str());
+  EXPECT_EQ(WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, 2);
+  std::ifstream in(out);
+  std::string err((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(err.find("mail-mcp@1.0.16"), std::string::npos) << err;
+  EXPECT_NE(err.find("mcp-warden registry approve mail-mcp@1.0.16"), std::string::npos) << err;
   fs::remove_all(dir);
 }
 #endif
