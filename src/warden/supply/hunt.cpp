@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 #include <re2/re2.h>
+#include <re2/set.h>
 #include <simdjson.h>
 
 namespace warden::supply {
@@ -109,7 +110,33 @@ void walk(simdjson::dom::element el, std::vector<std::pair<std::string, std::str
 
 }  // namespace
 
+struct Hunter::IocMatcher {
+  re2::RE2::Options options() {
+    re2::RE2::Options o;
+    o.set_case_sensitive(false);
+    o.set_log_errors(false);
+    o.set_max_mem(256 << 20);
+    return o;
+  }
+  re2::RE2::Set set{options(), re2::RE2::UNANCHORED};
+  bool ok = false;
+};
+
+// After the IOCs (ids 0..n-1), the words that make a line worth a closer look.
+constexpr const char* k_line_keywords[] = {"postfix", "cc", "forward", "blindcopy"};
+
+const Hunter::IocMatcher& Hunter::matcher() {
+  if (!m_matcher) {
+    m_matcher = std::make_shared<IocMatcher>();
+    for (const auto& ioc : m_iocs) m_matcher->set.Add(re2::RE2::QuoteMeta(ioc), nullptr);
+    for (const char* k : k_line_keywords) m_matcher->set.Add(k, nullptr);
+    m_matcher->ok = m_matcher->set.Compile();
+  }
+  return *m_matcher;
+}
+
 void Hunter::add_ioc(std::string ioc) {
+  m_matcher.reset();
   ioc = lower(ioc);
   while (!ioc.empty() && std::isspace(static_cast<unsigned char>(ioc.back()))) ioc.pop_back();
   while (!ioc.empty() && std::isspace(static_cast<unsigned char>(ioc.front()))) ioc.erase(0, 1);
@@ -344,22 +371,38 @@ Status Hunter::hunt_file(const std::string& path, std::vector<HuntHit>& hits) {
     in.seekg(0);
   }
   size_t line_no = 0;
+  std::vector<int> candidates;
   for (std::string line; std::getline(in, line);) {
     ++line_no;
-    std::string l = lower(line);
-    for (const auto& ioc : m_iocs) {
+    // One multi-pattern pass says which IOCs and keywords occur; only those lines are lowered and
+    // checked further. (Should the set not compile, e.g. out of memory, everything is checked.)
+    const IocMatcher& mm = matcher();
+    candidates.clear();
+    if (mm.ok) {
+      mm.set.Match(line, &candidates);
+      std::sort(candidates.begin(), candidates.end());
+    } else {
+      for (size_t i = 0; i < m_iocs.size() + std::size(k_line_keywords); ++i) candidates.push_back(static_cast<int>(i));
+    }
+    if (candidates.empty()) continue;
+    const std::string l = lower(line);
+    bool postfix = false, recipients = false;
+    for (int c : candidates) {
+      auto i = static_cast<size_t>(c);
+      if (i >= m_iocs.size()) {
+        (i == m_iocs.size() ? postfix : recipients) = true;
+        continue;
+      }
       size_t at = 0;
-      if (contains_ioc(l, ioc, at))
-        hits.push_back({"supply.hunt.ioc", core::Severity::high, path, line_no, ioc, excerpt(line, at, ioc.size())});
+      if (contains_ioc(l, m_iocs[i], at))
+        hits.push_back({"supply.hunt.ioc", core::Severity::high, path, line_no, m_iocs[i], excerpt(line, at, m_iocs[i].size())});
     }
     if (document || csv) continue;
-    if (l.find("postfix") != std::string::npos && l.find("]: ") != std::string::npos) {
+    if (postfix && l.find("]: ") != std::string::npos) {
       postfix_line(line);
       continue;
     }
-    if (l.find("cc") == std::string::npos && l.find("forward") == std::string::npos &&
-        l.find("blindcopy") == std::string::npos)
-      continue;
+    if (!recipients) continue;
     simdjson::dom::element root;
     if (line.empty() || (line[0] != '{' && line[0] != '[') || parser.parse(line).get(root)) continue;
     std::vector<std::pair<std::string, std::string>> found;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -61,6 +62,11 @@ private:
   void hunt_csv(const std::string& path, std::vector<HuntHit>& hits);
   bool outside(const std::string& domain, const std::vector<std::string>& to_domains) const;
   std::vector<std::string> m_iocs;  // lower case
+  // One multi-pattern pass per line finds which IOCs occur (RE2::Set, built when hunting starts);
+  // only those are then checked for token boundaries.
+  struct IocMatcher;
+  std::shared_ptr<IocMatcher> m_matcher;
+  const IocMatcher& matcher();
   std::vector<std::string> m_org;   // lower case
   std::map<std::string, RecipientGroup> m_recipients;
   std::map<std::string, Message> m_queue;                      // postfix queue id -> message

@@ -8,10 +8,11 @@
 
 namespace warden::util {
 
+// ASCII lower case (bytes >= 0x80 unchanged, whatever the locale): what protocol names, hosts,
+// header names and log indicators need, and branch-free enough to run on every log line.
 inline std::string to_lower(std::string_view s) {
   std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  for (char& c : out) c = static_cast<char>(c + ((static_cast<unsigned char>(c - 'A') < 26) ? 32 : 0));
   return out;
 }
 
