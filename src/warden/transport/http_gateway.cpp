@@ -55,6 +55,9 @@ std::string json_quote(std::string_view s) {
 }
 
 constexpr std::string_view k_supported_versions[] = {"2025-03-26", "2025-06-18", "2025-11-25"};
+// The legacy HTTP+SSE transport's two endpoints (protocol 2024-11-05).
+constexpr std::string_view k_legacy_sse_path = "/sse";
+constexpr std::string_view k_legacy_messages_path = "/messages";
 
 std::string new_session_id() {
   std::random_device rd;
@@ -155,6 +158,7 @@ struct GwSession {
   bool dead = false;
   std::string how_ended;
   std::string agent;  // who opened it (empty without `agents:`)
+  bool legacy = false;  // HTTP+SSE (2024-11-05): one GET stream carries every answer
   std::set<std::string> shadow_seen;  // cross-server findings already recorded
   // SSE resumption: every event on a stream gets a session-wide id; the last 1000 are kept.
   uint64_t next_event = 0;
@@ -700,7 +704,7 @@ struct HttpGateway::Impl {
   // next request (`keep_alive`); a GET stream ends only with the connection.
   template <class Stream>
   awaitable<void> stream_sse(Stream& sock, std::shared_ptr<Waiter> w, std::shared_ptr<GwSession> s,
-                             bool until_answered, bool keep_alive = false) {
+                             bool until_answered, bool keep_alive = false, std::string preamble = {}) {
     http::response<http::empty_body> res{http::status::ok, 11};
     common_headers(res, s->id);
     res.set(http::field::content_type, "text/event-stream");
@@ -710,6 +714,10 @@ struct HttpGateway::Impl {
     boost::system::error_code ec;
     co_await http::async_write_header(sock, sr, asio::redirect_error(use_awaitable, ec));
     if (ec) co_return;
+    if (!preamble.empty()) {
+      co_await asio::async_write(sock, http::make_chunk(asio::buffer(preamble)), asio::redirect_error(use_awaitable, ec));
+      if (ec) co_return;
+    }
     auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(opts.upstream_timeout_ms);
     for (;;) {
       while (!w->messages.empty()) {
@@ -735,6 +743,93 @@ struct HttpGateway::Impl {
       }
     }
     co_await asio::async_write(sock, http::make_chunk_last(), asio::redirect_error(use_awaitable, ec));
+  }
+
+  // Why `agent` may not open a session here (each session gets every configured server), if so.
+  std::optional<std::string> agent_refused(const policy::AgentConfig* agent) const {
+    if (!agent) return std::nullopt;
+    for (const auto* sp : opts.servers)
+      if (std::find(agent->servers.begin(), agent->servers.end(), sp->name) == agent->servers.end())
+        return fmt::format("agent '{}' may not use server '{}' (policy agents.{}.servers){}", agent->name, sp->name,
+                           agent->name,
+                           opts.servers.size() > 1 ? "; this gateway serves every listed server in one session" : "");
+    return std::nullopt;
+  }
+
+  // A client's message (or batch) into the session: its one server's Processor, or the aggregator.
+  void feed_client(const std::shared_ptr<GwSession>& s, std::string_view body) {
+    if (s->aggregator) {
+      gateway::Aggregator::Out aout;
+      s->aggregator->from_client(body, aout);
+      carry_out(s, aout);
+    } else {
+      gateway::Output out;
+      s->legs[0]->processor->on_line(core::Direction::c2s, body, false, out);
+      route(s, *s->legs[0], out);
+    }
+  }
+
+  // The legacy HTTP+SSE transport (protocol 2024-11-05), for clients that predate Streamable HTTP:
+  // GET /sse opens a session and its stream, whose first event names the endpoint to POST to;
+  // every answer and server message travels on that stream. The session ends with the stream.
+  template <class Stream>
+  awaitable<void> handle_legacy_sse(Stream& sock, http::request<http::string_body>& req,
+                                    const policy::AgentConfig* agent) {
+    if (util::to_lower(sv(req[http::field::accept])).find("text/event-stream") == std::string::npos) {
+      co_await send_error(sock, http::status::not_acceptable, "GET /sse needs Accept: text/event-stream", false);
+      co_return;
+    }
+    if (auto why = agent_refused(agent)) {
+      co_await send_error(sock, http::status::forbidden, *why, false);
+      co_return;
+    }
+    auto opened = open_session(agent);
+    if (!opened) {
+      co_await send_error(sock, opened.error().code == 503 ? http::status::service_unavailable : http::status::bad_gateway,
+                          opened.error().message, false);
+      co_return;
+    }
+    auto s = *opened;
+    s->legacy = true;
+    auto w = std::make_shared<Waiter>(io.get_executor());
+    w->sse = true;
+    w->stream = ++s->next_stream;
+    s->streams[w->stream] = w;
+    s->get_stream = w;
+    co_await stream_sse(sock, w, s, false, false,
+                        fmt::format("event: endpoint\ndata: {}?sessionId={}\n\n", k_legacy_messages_path, s->id));
+    w->closed = true;
+    close_session(s, "ended its SSE stream (legacy HTTP+SSE transport)");
+  }
+
+  template <class Stream>
+  awaitable<void> handle_legacy_post(Stream& sock, http::request<http::string_body>& req, bool keep,
+                                     const policy::AgentConfig* agent) {
+    std::string_view target = sv(req.target());
+    std::string sid;
+    if (auto q = target.find("sessionId="); q != std::string_view::npos) sid = std::string(target.substr(q + 10, 32));
+    auto it = sessions.find(sid);
+    if (it == sessions.end() || !it->second->legacy) {
+      co_await send_error(sock, http::status::not_found, "unknown or ended session (open one with GET /sse)", keep);
+      co_return;
+    }
+    auto s = it->second;
+    if (!s->agent.empty() && (!agent || agent->name != s->agent)) {
+      co_await send_error(sock, http::status::forbidden, "this session belongs to another agent", keep);
+      co_return;
+    }
+    if (util::to_lower(sv(req[http::field::content_type])).find("application/json") == std::string::npos) {
+      co_await send_error(sock, http::status::unsupported_media_type, "POST bodies must be application/json", keep);
+      co_return;
+    }
+    s->last_active = std::chrono::steady_clock::now();
+    feed_client(s, req.body());  // answers go to the session's stream
+    http::response<http::empty_body> res{http::status::accepted, 11};
+    common_headers(res);
+    res.keep_alive(keep);
+    res.prepare_payload();
+    boost::system::error_code ec;
+    co_await http::async_write(sock, res, asio::redirect_error(use_awaitable, ec));
   }
 
   template <class Stream>
@@ -771,15 +866,9 @@ struct HttpGateway::Impl {
                             "missing Mcp-Session-Id header (start a session with an initialize request)", keep);
         co_return;
       }
-      if (agent) {
-        for (const auto* sp : opts.servers)
-          if (std::find(agent->servers.begin(), agent->servers.end(), sp->name) == agent->servers.end()) {
-            const std::string why = fmt::format("agent '{}' may not use server '{}' (policy agents.{}.servers){}",
-                                                agent->name, sp->name, agent->name,
-                                                opts.servers.size() > 1 ? "; this gateway serves every listed server in one session" : "");
-            co_await send_error(sock, http::status::forbidden, why, keep);
-            co_return;
-          }
+      if (auto why = agent_refused(agent)) {
+        co_await send_error(sock, http::status::forbidden, *why, keep);
+        co_return;
       }
       auto opened = open_session(agent);
       if (!opened) {
@@ -812,15 +901,7 @@ struct HttpGateway::Impl {
       s->by_id[k] = w;
     }
     if (w->sse) s->sse_post = w;
-    if (s->aggregator) {
-      gateway::Aggregator::Out aout;
-      s->aggregator->from_client(req.body(), aout);
-      carry_out(s, aout);
-    } else {
-      gateway::Output out;
-      s->legs[0]->processor->on_line(core::Direction::c2s, req.body(), false, out);
-      route(s, *s->legs[0], out);
-    }
+    feed_client(s, req.body());
     if (request_keys.empty()) {
       // Notifications and responses only: accepted (refusals of malformed input still answered).
       if (!w->messages.empty()) co_await send_json(sock, http::status::ok, w->messages.front(), keep, s->id);
@@ -934,7 +1015,17 @@ struct HttpGateway::Impl {
         continue;
       }
       const policy::AgentConfig* agent = who.agent;
-      if (target.substr(0, target.find('?')) != opts.path) {
+      const std::string tpath = target.substr(0, target.find('?'));
+      if (tpath == k_legacy_sse_path && req.method() == http::verb::get) {
+        co_await handle_legacy_sse(sock, req, agent);
+        co_return;
+      }
+      if (tpath == k_legacy_messages_path && req.method() == http::verb::post) {
+        co_await handle_legacy_post(sock, req, keep, agent);
+        if (!keep) co_return;
+        continue;
+      }
+      if (tpath != opts.path) {
         co_await send_error(sock, http::status::not_found, fmt::format("no MCP endpoint at {} (it is {})", target, opts.path), keep);
         if (!keep) co_return;
         continue;
