@@ -756,6 +756,22 @@ struct HttpGateway::Impl {
     return std::nullopt;
   }
 
+  // A new session for `agent`, or null after answering why not (403, 503 or 502).
+  template <class Stream>
+  awaitable<std::shared_ptr<GwSession>> open_for(Stream& sock, const policy::AgentConfig* agent, bool keep) {
+    if (auto why = agent_refused(agent)) {
+      co_await send_error(sock, http::status::forbidden, *why, keep);
+      co_return nullptr;
+    }
+    auto opened = open_session(agent);
+    if (!opened) {
+      co_await send_error(sock, opened.error().code == 503 ? http::status::service_unavailable : http::status::bad_gateway,
+                          opened.error().message, keep);
+      co_return nullptr;
+    }
+    co_return *opened;
+  }
+
   // A client's message (or batch) into the session: its one server's Processor, or the aggregator.
   void feed_client(const std::shared_ptr<GwSession>& s, std::string_view body) {
     if (s->aggregator) {
@@ -779,17 +795,8 @@ struct HttpGateway::Impl {
       co_await send_error(sock, http::status::not_acceptable, "GET /sse needs Accept: text/event-stream", false);
       co_return;
     }
-    if (auto why = agent_refused(agent)) {
-      co_await send_error(sock, http::status::forbidden, *why, false);
-      co_return;
-    }
-    auto opened = open_session(agent);
-    if (!opened) {
-      co_await send_error(sock, opened.error().code == 503 ? http::status::service_unavailable : http::status::bad_gateway,
-                          opened.error().message, false);
-      co_return;
-    }
-    auto s = *opened;
+    auto s = co_await open_for(sock, agent, false);
+    if (!s) co_return;
     s->legacy = true;
     auto w = std::make_shared<Waiter>(io.get_executor());
     w->sse = true;
@@ -866,17 +873,8 @@ struct HttpGateway::Impl {
                             "missing Mcp-Session-Id header (start a session with an initialize request)", keep);
         co_return;
       }
-      if (auto why = agent_refused(agent)) {
-        co_await send_error(sock, http::status::forbidden, *why, keep);
-        co_return;
-      }
-      auto opened = open_session(agent);
-      if (!opened) {
-        co_await send_error(sock, opened.error().code == 503 ? http::status::service_unavailable : http::status::bad_gateway,
-                            opened.error().message, keep);
-        co_return;
-      }
-      s = *opened;
+      s = co_await open_for(sock, agent, keep);
+      if (!s) co_return;
     } else {
       auto it = sessions.find(sid);
       if (it == sessions.end()) {
