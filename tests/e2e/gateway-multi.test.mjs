@@ -45,7 +45,7 @@ servers:
 `);
   let log;
   ({ proc: gw, url, admin, log } = await startGateway(['--config', policy, '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0',
-    '--approval-timeout-s', '4', '--state-dir', path.join(dir, 'state')], { MCP_WARDEN_ADMIN_TOKEN: TOKEN }));
+    '--approval-timeout-s', '8', '--state-dir', path.join(dir, 'state')], { MCP_WARDEN_ADMIN_TOKEN: TOKEN }));
   stderr = log;
 });
 
@@ -152,7 +152,7 @@ test('action: approve holds the call until a person approves, denies, or the wai
   const held = await waitForApproval('get-sum');
   assert.equal(held.server, 'everything');
   assert.match(held.arguments, /"a":2/);
-  assert.ok(held.expires_in_s <= 4);
+  assert.ok(held.expires_in_s <= 8);
   const table = await approvals(['list']);
   assert.match(table.stdout, new RegExp(`${held.id}  tools/call 'get-sum' on server 'everything'`));
   const ok = await approvals(['approve', held.id, '--by', 'alice']);
@@ -167,7 +167,7 @@ test('action: approve holds the call until a person approves, denies, or the wai
   await call2;
   // Nobody decides: denied after --approval-timeout-s.
   await assert.rejects(client.callTool({ name: 'everything__get-sum', arguments: { a: 0, b: 0 } }),
-    /not approved: nobody decided within 4 s/);
+    /not approved: nobody decided within 8 s/);
   const sid = transport.sessionId;
   await transport.terminateSession();
   await client.close();
