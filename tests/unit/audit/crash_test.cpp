@@ -83,8 +83,10 @@ TEST(AuditCrash, KillNineWhileAppendingLeavesAVerifiableLog) {
   auto after = verify_file(path);
   EXPECT_TRUE(after.ok()) << after.to_text();
   EXPECT_GE(after.verified, before.verified + 1);
+  // No partial line is left at the end. (Earlier rounds' reopenings may have recorded that they
+  // dropped one: "dropped N bytes of a partial last line", an audit record, is expected then.)
   for (const auto& w : after.warnings)
-    EXPECT_EQ(w.find("partial last line"), std::string::npos) << w;
+    EXPECT_EQ(w.find("no newline"), std::string::npos) << w;
 }
 
 } // namespace
