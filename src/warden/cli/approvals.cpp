@@ -41,8 +41,8 @@ std::string admin_token(const ApprovalsOptions& o) {
 // One request to the admin API; the status and body, or an error saying what went wrong.
 Result<std::pair<int, std::string>> call(const ApprovalsOptions& o, http::verb verb, const std::string& target,
                                          std::string body = {}) {
-  std::string admin = !o.admin.empty() ? o.admin : std::getenv("MCP_WARDEN_ADMIN") ? std::getenv("MCP_WARDEN_ADMIN")
-                                                                                    : "127.0.0.1:8081";
+  const char* env = std::getenv("MCP_WARDEN_ADMIN");
+  std::string admin = !o.admin.empty() ? o.admin : env ? env : "127.0.0.1:8081";
   // Also as printed by the gateway ("admin API on http://127.0.0.1:8081").
   if (admin.rfind("http://", 0) == 0) admin = admin.substr(7);
   while (!admin.empty() && admin.back() == '/') admin.pop_back();

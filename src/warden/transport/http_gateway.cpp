@@ -745,6 +745,11 @@ struct HttpGateway::Impl {
     co_await asio::async_write(sock, http::make_chunk_last(), asio::redirect_error(use_awaitable, ec));
   }
 
+  // A session opened by one agent is refused to every other (and to anonymous requests).
+  static bool foreign(const GwSession& s, const policy::AgentConfig* agent) {
+    return !s.agent.empty() && (!agent || agent->name != s.agent);
+  }
+
   // Why `agent` may not open a session here (each session gets every configured server), if so.
   std::optional<std::string> agent_refused(const policy::AgentConfig* agent) const {
     if (!agent) return std::nullopt;
@@ -821,7 +826,7 @@ struct HttpGateway::Impl {
       co_return;
     }
     auto s = it->second;
-    if (!s->agent.empty() && (!agent || agent->name != s->agent)) {
+    if (foreign(*s, agent)) {
       co_await send_error(sock, http::status::forbidden, "this session belongs to another agent", keep);
       co_return;
     }
@@ -884,7 +889,7 @@ struct HttpGateway::Impl {
       s = it->second;
     }
     s->last_active = std::chrono::steady_clock::now();
-    if (!s->agent.empty() && (!agent || agent->name != s->agent)) {
+    if (foreign(*s, agent)) {
       co_await send_error(sock, http::status::forbidden, "this session belongs to another agent", keep);
       co_return;
     }
@@ -1048,7 +1053,7 @@ struct HttpGateway::Impl {
         } else if (it == sessions.end()) {
           co_await send_error(sock, sid.empty() ? http::status::bad_request : http::status::not_found,
                               "GET needs the Mcp-Session-Id of a live session", keep);
-        } else if (!it->second->agent.empty() && (!agent || agent->name != it->second->agent)) {
+        } else if (foreign(*it->second, agent)) {
           co_await send_error(sock, http::status::forbidden, "this session belongs to another agent", keep);
         } else if (auto old = it->second->get_stream.lock(); old && !old->closed && sv(req["Last-Event-ID"]).empty()) {
           co_await send_error(sock, http::status::conflict, "this session already has a GET stream", keep);
@@ -1092,7 +1097,7 @@ struct HttpGateway::Impl {
         auto it = sessions.find(sid);
         if (it == sessions.end()) {
           co_await send_error(sock, http::status::not_found, "unknown or ended session", keep);
-        } else if (!it->second->agent.empty() && (!agent || agent->name != it->second->agent)) {
+        } else if (foreign(*it->second, agent)) {
           co_await send_error(sock, http::status::forbidden, "this session belongs to another agent", keep);
         } else {
           auto s = it->second;
