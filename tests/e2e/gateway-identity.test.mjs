@@ -12,7 +12,7 @@ import { Readable } from 'node:stream';
 import { spawnSync } from 'node:child_process';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { EVERYTHING, tempDir, writePolicy, readAudit, runWarden, startGateway } from './lib.mjs';
+import { EVERYTHING, tempDir, writePolicy, readAudit, runWarden, startGateway, yamlArgv, stopGateway } from './lib.mjs';
 
 const ISSUER = 'https://idp.test/';
 const AUDIENCE = 'https://gw.test/mcp';
@@ -87,7 +87,7 @@ gateway:
     jwt: {issuer: "${ISSUER}", audience: "${AUDIENCE}", jwks: ${path.join(dir, 'jwks.json')}}
 servers:
   everything:
-    command: [${EVERYTHING.map((a) => JSON.stringify(a)).join(', ')}]
+    command: ${yamlArgv(EVERYTHING)}
     tools: {"*": {action: allow}}
 agents:
   ci-bot: {jwt: {subject: ci-app, scopes: [mcp:tools]}, servers: [everything], tools: [echo]}
@@ -121,10 +121,7 @@ before(async () => {
   ({ proc: gw, url } = await startGateway(['--config', writePolicy(dir, policyYaml()), '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0']));
 });
 
-after(async () => {
-  gw.kill('SIGTERM');
-  await new Promise((r) => gw.on('exit', r));
-});
+after(() => stopGateway(gw));
 
 test('TLS: the SDK client connects over https; an RS256 JWT selects its agent, whose tool list applies', async () => {
   assert.equal(url.protocol, 'https:');

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
-import { EVERYTHING, tempDir, writePolicy, readAudit, startGateway } from './lib.mjs';
+import { EVERYTHING, tempDir, writePolicy, readAudit, startGateway, yamlArgv, stopGateway } from './lib.mjs';
 
 let gw, url, audit;
 
@@ -16,7 +16,7 @@ before(async () => {
 audit: {path: ${audit}}
 servers:
   everything:
-    command: [${EVERYTHING.map((a) => JSON.stringify(a)).join(', ')}]
+    command: ${yamlArgv(EVERYTHING)}
     tools:
       get-env: {action: deny}
       "*": {action: allow}
@@ -24,10 +24,7 @@ servers:
   ({ proc: gw, url } = await startGateway(['--config', policy, '--listen', '127.0.0.1:0', '--state-dir', path.join(dir, 'state')]));
 });
 
-after(async () => {
-  gw.kill('SIGTERM');
-  await new Promise((r) => gw.on('exit', r));
-});
+after(() => stopGateway(gw));
 
 test('the SDK SSE client lists and calls tools over GET /sse + POST /messages, under the policy', async () => {
   const client = new Client({ name: 'e2e-legacy', version: '1' });

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { CreateMessageRequestSchema } from '@modelcontextprotocol/sdk/types.js';
-import { WARDEN, NODE, EVERYTHING, FILESYSTEM, fixture, here, tempDir, writePolicy, readAudit, runWarden, startGateway } from './lib.mjs';
+import { WARDEN, NODE, EVERYTHING, FILESYSTEM, fixture, here, tempDir, writePolicy, readAudit, runWarden, startGateway, yamlArgv, stopGateway } from './lib.mjs';
 
 let gw, url, admin, audit, data, stderr;
 const TOKEN = 'e2e-admin-token-0123456789';
@@ -24,7 +24,7 @@ before(async () => {
 audit: {path: ${audit}}
 servers:
   everything:
-    command: [${EVERYTHING.map((a) => JSON.stringify(a)).join(', ')}]
+    command: ${yamlArgv(EVERYTHING)}
     tools:
       get-env: {action: deny}
       get-sum: {action: approve}
@@ -32,7 +32,7 @@ servers:
     prompts: {"*": {action: allow}}
     resources: {"*": {action: allow}}
   files:
-    command: [${FILESYSTEM(data).map((a) => JSON.stringify(a)).join(', ')}]
+    command: ${yamlArgv(FILESYSTEM(data))}
     sandbox: {fs: {read: [${data}, ${here}], write: [${dir}]}}
     tools:
       read_text_file: {args: {path: {path_under: [${data}]}}}
@@ -49,10 +49,7 @@ servers:
   stderr = log;
 });
 
-after(async () => {
-  gw.kill('SIGTERM');
-  await new Promise((r) => gw.on('exit', r));
-});
+after(() => stopGateway(gw));
 
 async function connect() {
   const client = new Client({ name: 'e2e-gateway-multi', version: '1' }, { capabilities: { sampling: {} } });

@@ -4,7 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import path from 'node:path';
-import { EVERYTHING, tempDir, writePolicy, readAudit, startGateway } from './lib.mjs';
+import { EVERYTHING, tempDir, writePolicy, readAudit, startGateway, yamlArgv, stopGateway } from './lib.mjs';
 
 let gw, url, audit;
 
@@ -15,17 +15,14 @@ before(async () => {
 audit: {path: ${audit}}
 servers:
   everything:
-    command: [${EVERYTHING.map((a) => JSON.stringify(a)).join(', ')}]
+    command: ${yamlArgv(EVERYTHING)}
     tools: {"*": {action: allow}}
 `);
   ({ proc: gw, url } = await startGateway(['--config', policy, '--listen', '127.0.0.1:0', '--state-dir', path.join(dir, 'state'),
     '--connection-idle-timeout-s', '2', '--session-idle-timeout-s', '5']));
 });
 
-after(async () => {
-  gw.kill('SIGTERM');
-  await new Promise((r) => gw.on('exit', r));
-});
+after(() => stopGateway(gw));
 
 // One kept-alive connection; `request` writes a POST and resolves with {status, headers, body} once
 // the response is complete by its own framing (Content-Length or the final chunk).

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { CreateMessageRequestSchema, ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
-import { WARDEN, EVERYTHING, tempDir, writePolicy, readAudit, runWarden, startGateway } from './lib.mjs';
+import { WARDEN, EVERYTHING, tempDir, writePolicy, readAudit, runWarden, startGateway, yamlArgv, stopGateway } from './lib.mjs';
 
 let gw, url, audit;
 
@@ -19,7 +19,7 @@ before(async () => {
 audit: {path: ${audit}}
 servers:
   everything:
-    command: [${EVERYTHING.map((a) => JSON.stringify(a)).join(', ')}]
+    command: ${yamlArgv(EVERYTHING)}
     tools:
       get-env: {action: deny}
       "*": {action: allow}
@@ -29,10 +29,7 @@ servers:
   ({ proc: gw, url } = await startGateway(['--config', policy, '--listen', '127.0.0.1:0']));
 });
 
-after(async () => {
-  gw.kill('SIGTERM');
-  await new Promise((r) => gw.on('exit', r));
-});
+after(() => stopGateway(gw));
 
 async function connect() {
   const client = new Client({ name: 'e2e-gateway', version: '1' }, { capabilities: { sampling: {}, elicitation: {} } });
@@ -113,7 +110,7 @@ test('agents: API keys are required, bind sessions, and limit servers and tools;
 audit: {path: ${agentAudit}}
 servers:
   everything:
-    command: [${EVERYTHING.map((a) => JSON.stringify(a)).join(', ')}]
+    command: ${yamlArgv(EVERYTHING)}
     tools: {"*": {action: allow}}
   other:
     command: [${JSON.stringify(process.execPath)}, "-e", "0"]
@@ -164,7 +161,7 @@ test('admin API: health, metrics, sessions, quarantine, kill switch, and atomic 
 audit: {path: ${path.join(dir, 'audit.jsonl')}}
 servers:
   everything:
-    command: [${EVERYTHING.map((a) => JSON.stringify(a)).join(', ')}]
+    command: ${yamlArgv(EVERYTHING)}
     tools: {echo: {action: ${echoAction}}, "*": {action: allow}}
 `;
   const policy = writePolicy(dir, policyText('allow'));

@@ -158,3 +158,12 @@ export function startGateway(args, env = {}) {
     proc.on('exit', (code) => reject(new Error(`gateway exited ${code}: ${err}`)));
   });
 }
+
+// An argv as a YAML flow sequence, for a policy's `command:`.
+export const yamlArgv = (argv) => `[${argv.map((a) => JSON.stringify(a)).join(', ')}]`;
+
+// Stops a gateway started with startGateway and waits for it to exit.
+export async function stopGateway(proc) {
+  proc.kill('SIGTERM');
+  await new Promise((r) => proc.on('exit', r));
+}
