@@ -65,7 +65,7 @@ int gateway(const GatewayOptions& o) {
   }
   // require_approval: true -> each such server's package must be approved in the registry.
   for (const auto* sp : servers)
-    if (sp->require_approval.size() == 1 && sp->require_approval[0] == "*")
+    if (sp->require_registry_approval)
       if (auto st = supply::check_approved(sp->name, sp->command, o.registry); !st.ok()) {
         std::cerr << "mcp-warden: " << st.error().message << "\n";
         return k_exit_usage;

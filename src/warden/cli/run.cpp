@@ -71,7 +71,7 @@ int run(const RunOptions& o, const std::vector<std::string>& command) {
     return k_exit_usage;
   }
   // require_approval: true -> the package behind the command must be approved in the registry.
-  if (server->require_approval.size() == 1 && server->require_approval[0] == "*") {
+  if (server->require_registry_approval) {
     if (auto st = supply::check_approved(server->name, command, o.registry); !st.ok()) {
       std::cerr << "mcp-warden: " << st.error().message << "\n";
       return k_exit_usage;

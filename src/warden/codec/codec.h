@@ -25,6 +25,7 @@ inline constexpr int k_invalid_params = -32602;
 inline constexpr int k_internal_error = -32603;
 inline constexpr int k_policy_blocked = -32001;  // refused by policy or a detector
 inline constexpr int k_server_exited = -32002;   // the upstream server exited before answering
+inline constexpr int k_upstream_timeout = -32003; // the upstream did not answer within its timeout
 
 struct Limits {
   size_t max_message_bytes = 16u << 20;  // 16 MiB

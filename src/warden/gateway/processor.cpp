@@ -342,26 +342,53 @@ void Processor::on_message(Direction from, const codec::Message& m, bool in_batc
 
 void Processor::on_server_exit(const std::string& how, Output& out) {
   auto& pending = m_session.pending_c2s();
-  for (auto& [key, req] : pending) {
-    std::string msg = fmt::format("mcp-warden: the server {} before answering this {} request",
-                                  how, req.method);
-    audit::Record r;
-    r.server = m_session.server();
-    r.session = m_session.id();
-    r.kind = audit::Kind::response;
-    r.direction = Direction::s2c;
-    r.method = req.method;
-    r.tool = req.tool;
-    r.id = req.id.to_json();
-    r.decision = core::Decision::block;
-    r.findings = {{"lifecycle.server_exited", Severity::medium, msg, {}}};
-    uint64_t seq = record(r);
-    out.to_client += codec::make_error_response(
-        req.id, codec::k_server_exited, msg,
-        refusal_data(core::Decision::block, {}, seq));
-    out.to_client += '\n';
-  }
+  for (auto& [key, req] : pending)
+    answer_unanswered(req, codec::k_server_exited,
+                      fmt::format("mcp-warden: the server {} before answering this {} request", how, req.method),
+                      "lifecycle.server_exited", Severity::medium, std::nullopt, out);
   pending.clear();
+}
+
+void Processor::answer_unanswered(const PendingRequest& req, int code, const std::string& msg, const char* detector,
+                                  Severity severity, std::optional<int64_t> latency_us, Output& out) {
+  audit::Record r;
+  r.server = m_session.server();
+  r.session = m_session.id();
+  r.kind = audit::Kind::response;
+  r.direction = Direction::s2c;
+  r.method = req.method;
+  r.tool = req.tool;
+  r.id = req.id.to_json();
+  r.decision = core::Decision::block;
+  r.latency_us = latency_us;
+  r.findings = {{detector, severity, msg, {}}};
+  uint64_t seq = record(r);
+  out.to_client += codec::make_error_response(req.id, code, msg, refusal_data(core::Decision::block, {}, seq));
+  out.to_client += '\n';
+}
+
+size_t Processor::expire_requests(int64_t now_us, int64_t timeout_us, Output& out) {
+  auto& pending = m_session.pending_c2s();
+  size_t n = 0;
+  for (auto it = pending.begin(); it != pending.end();) {
+    const PendingRequest& req = it->second;
+    if (now_us - req.start_us < timeout_us || req.method == "initialize") {
+      ++it;
+      continue;
+    }
+    std::string msg = fmt::format("mcp-warden: server '{}' did not answer this {} request within {} s "
+                                  "(servers.{}.timeout); it was cancelled",
+                                  m_session.server(), req.method, timeout_us / 1000000, m_session.server());
+    answer_unanswered(req, codec::k_upstream_timeout, msg, "lifecycle.upstream_timeout", Severity::low,
+                      now_us - req.start_us, out);
+    out.to_server += fmt::format(
+        R"({{"jsonrpc":"2.0","method":"notifications/cancelled","params":{{"requestId":{},"reason":"timed out in mcp-warden"}}}})",
+        req.id.to_json());
+    out.to_server += '\n';
+    it = pending.erase(it);
+    ++n;
+  }
+  return n;
 }
 
 }  // namespace warden::gateway

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -47,6 +48,9 @@ public:
   void on_oversized(core::Direction from, size_t bytes, Output& out);
   // The server has gone: every request it did not answer gets an error saying so.
   void on_server_exit(const std::string& how, Output& out);
+  // Requests the server has not answered for `timeout_us` (monotonic `now_us`): each gets an
+  // error saying so, and the server a notifications/cancelled for it. Returns how many expired.
+  size_t expire_requests(int64_t now_us, int64_t timeout_us, Output& out);
   // Lifecycle events (start, stop, configuration warnings) for the audit log.
   void lifecycle(std::string_view event, std::string_view detail_json = {},
                  std::vector<core::Finding> findings = {});
@@ -59,6 +63,9 @@ private:
                   Output& out);
   void refuse_line(core::Direction from, std::string_view line, const Error& err,
                    const codec::Id& id, Output& out);
+  // An error for a request the server will not answer, audited as its response.
+  void answer_unanswered(const PendingRequest& req, int code, const std::string& msg, const char* detector,
+                         core::Severity severity, std::optional<int64_t> latency_us, Output& out);
   uint64_t record(const audit::Record& r);
   void alert(const std::vector<core::Finding>& findings, const std::string& tool,
              const std::string& method, uint64_t seq);

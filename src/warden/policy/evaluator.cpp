@@ -305,13 +305,19 @@ Verdict Evaluator::decide(const codec::Message& m, RuleKind kind) {
                              what, m.target, m_server->name, r->rate->text, r->path),
                  r->path + ".rate", r->rate->text);
 
-  if (r->action == Action::approve) {
+  // action: approve, or the tool is listed in the server's require_approval.
+  auto listed = std::find_if(m_server->require_approval.begin(), m_server->require_approval.end(),
+                             [&](const std::string& p) { return glob_match(p, m.target); });
+  bool listed_for_approval = kind == RuleKind::tool && listed != m_server->require_approval.end();
+  if (r->action == Action::approve || listed_for_approval) {
     v.decision = core::Decision::approve;
     v.reason = fmt::format("requires approval: {} '{}' on server '{}' needs a human decision "
                            "(mcp-warden approvals; `run` has no approval channel: use the gateway, "
                            "or allow or deny it in the policy)",
                            what, m.target, m_server->name);
-    v.rule = r->path;
+    v.rule = r->action == Action::approve
+                 ? r->path
+                 : fmt::format("servers.{}.require_approval", m_server->name);
     v.findings.push_back({k_detector_approval, core::Severity::info, v.reason,
                           truncate_utf8(m.target, k_evidence_max_bytes)});
   }

@@ -973,11 +973,11 @@ private:
     s.name = name;
     s.where = {key.Mark().line + 1, key.Mark().column + 1};
     Presence pr;
-    std::vector<std::pair<std::string, YAML::Mark>> inject_secrets;
-    static const Keys k_fields = {"command",          "url",    "env",     "secrets",
-                                  "sandbox",          "egress", "pins",    "on_finding",
-                                  "require_approval", "tools",  "prompts", "resources",
-                                  "detectors"};
+    std::vector<std::pair<std::string, YAML::Mark>> inject_secrets, header_secrets;
+    static const Keys k_fields = {"command",          "url",    "headers", "timeout",
+                                  "env",              "secrets", "sandbox", "egress",
+                                  "pins",             "on_finding", "require_approval", "tools",
+                                  "prompts",          "resources", "detectors"};
     YAML::Mark command_mark, url_mark;
     each_field(
         n, key, path, k_fields,
@@ -1014,6 +1014,10 @@ private:
                          if (auto val = string_value(ev, ek, ep, "VALUE", true))
                            s.env.emplace_back(var, *val);
                        });
+          } else if (f == "headers") {
+            check_headers(p, k, v, s, header_secrets);
+          } else if (f == "timeout") {
+            if (auto x = seconds_value(v, k, p, 86400)) s.timeout_s = *x;
           } else if (f == "secrets") {
             pr.secrets = true;
             check_secrets(p, k, v, s);
@@ -1040,7 +1044,7 @@ private:
             pr.require_approval = true;
             if (v.IsScalar() && !is_string_tagged(v) &&
                 (to_lower(v.Scalar()) == "true" || to_lower(v.Scalar()) == "false")) {
-              if (to_lower(v.Scalar()) == "true") s.require_approval = {"*"};
+              s.require_registry_approval = to_lower(v.Scalar()) == "true";
             } else if (auto l = string_list(v, k, p, "[sendEmail, \"delete_*\"] or true")) {
               s.require_approval = std::move(*l);
             }
@@ -1061,8 +1065,58 @@ private:
               fmt::format("{}.egress injects secret '{}', which is not declared", path, secret),
               fmt::format("Declare it under {}.secrets, e.g. {}: {{from_env: REAL_{}}}", path,
                           secret, secret));
+    for (const auto& [secret, mark] : header_secrets)
+      if (!s.secrets.count(secret))
+        error(mark,
+              fmt::format("{}.headers names secret '{}', which is not declared", path, secret),
+              fmt::format("Declare it under {}.secrets, e.g. {}: {{from_env: {}}}", path, secret,
+                          secret));
+    if (!s.headers.empty() && s.url.empty())
+      error(key.Mark(), fmt::format("{}.headers needs url", path),
+            "headers are sent to a remote upstream (url:); a local command gets env and secrets");
     m_presence.push_back(pr);
     m_policy->m_servers.push_back(std::move(s));
+  }
+
+  // headers: {Authorization: "Bearer ${GITHUB_TOKEN}"}: what the gateway sends to a remote
+  // upstream; ${NAME} must be a declared secret.
+  void check_headers(const std::string& path, const YAML::Node& key, const YAML::Node& n,
+                     ServerPolicy& s, std::vector<std::pair<std::string, YAML::Mark>>& secrets) {
+    each_entry(n, key, path, "a mapping of HTTP header names to values",
+               "{Authorization: \"Bearer ${GITHUB_TOKEN}\"}",
+               [&](const std::string& name, const YAML::Node& k, const YAML::Node& v) {
+                 std::string p = child_path(path, name);
+                 bool token = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+                   return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
+                 });
+                 std::string lower = to_lower(name);
+                 if (!token || lower == "host" || lower == "content-length" ||
+                     lower == "mcp-session-id" || lower == "mcp-protocol-version" ||
+                     lower == "transfer-encoding" || lower == "connection") {
+                   error(k.Mark(), fmt::format("{}: '{}' cannot be set here", path, name),
+                         "Use a header name of letters, digits and '-'; the gateway sets Host, "
+                         "Content-Length and the MCP headers itself");
+                   return;
+                 }
+                 auto value = string_value(v, k, p, "Bearer ${GITHUB_TOKEN}");
+                 if (!value) return;
+                 if (value->find_first_of("\r\n") != std::string::npos) {
+                   error(at(v, k), fmt::format("{} has a line break", p), "Write it on one line");
+                   return;
+                 }
+                 for (size_t at_ = value->find("${"); at_ != std::string::npos;
+                      at_ = value->find("${", at_ + 2)) {
+                   size_t end = value->find('}', at_);
+                   std::string ref = end == std::string::npos ? "" : value->substr(at_ + 2, end - at_ - 2);
+                   if (!env_name(ref)) {
+                     error(at(v, k), fmt::format("{}: bad secret reference in '{}'", p, *value),
+                           "Write ${NAME} with NAME declared under secrets");
+                     return;
+                   }
+                   secrets.emplace_back(ref, v.Mark());
+                 }
+                 s.headers.emplace_back(name, *value);
+               });
   }
 
   void check_secrets(const std::string& path, const YAML::Node& key, const YAML::Node& n,
@@ -1494,12 +1548,6 @@ private:
         ne.push_back(fmt::format("{}.{}: parsed, not yet enforced ({})", base, section, why));
       };
       if (p.url) line("url", "remote upstreams arrive with the HTTP gateway");
-      // `require_approval: true` is enforced by `run` (the package behind the command must be
-      // approved in the registry); a list of tool names is not yet.
-      if (p.require_approval && !(s.require_approval.size() == 1 && s.require_approval[0] == "*"))
-        line("require_approval",
-             "per-tool approvals arrive with the HTTP gateway; a rule with action: approve refuses "
-             "the call now");
     }
     if (m_policy->m_gateway)
       ne.emplace_back("gateway: used by `mcp-warden gateway` only; `run` ignores it");

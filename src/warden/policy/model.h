@@ -229,6 +229,10 @@ struct ServerPolicy {
   SourceLocation where;
   std::vector<std::string> command; // empty: the command comes from the command line
   std::string url;                  // remote upstream (Streamable HTTP), empty when unset
+  // Headers the gateway sends to a remote upstream; values may name secrets as ${NAME}, filled in
+  // from `secrets` by the gateway (agents' own credentials never go upstream).
+  std::vector<std::pair<std::string, std::string>> headers;
+  int64_t timeout_s = 0;            // how long a request may wait for its answer; 0: the gateway's default
   std::vector<std::pair<std::string, std::string>> env;
   std::map<std::string, SecretRef> secrets;
   std::optional<SandboxConfig> sandbox;          // absent: the safe default sandbox
@@ -236,7 +240,8 @@ struct ServerPolicy {
   PinMode pins = PinMode::tofu;
   DetectorConfig detectors;
   core::Severity quarantine_at = core::Severity::critical;
-  std::vector<std::string> require_approval; // tool name patterns ("*" for `true`)
+  bool require_registry_approval = false;     // require_approval: true (the package, at start)
+  std::vector<std::string> require_approval; // require_approval: [tool patterns] (a person, per call)
   RuleSet tools, prompts, resources;
   size_t rate_slots = 0; // number of rules with `rate` across the three sets
 

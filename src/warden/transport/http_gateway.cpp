@@ -138,6 +138,7 @@ struct Leg {
   gateway::PolicyFilter* policy = nullptr;  // decides held approvals
   std::unique_ptr<gateway::Upstream> upstream;
   std::unique_ptr<gateway::Processor> processor;
+  int64_t timeout_ms = 0;  // servers.NAME.timeout, or the gateway's --upstream-timeout-ms
   asio::posix::stream_descriptor out_sd, err_sd, in_sd, q_sd;
   LineFramer framer;
   std::deque<std::string> to_server;
@@ -211,6 +212,7 @@ struct HttpGateway::Impl {
   // ---- sessions --------------------------------------------------------------------------------
 
   Status start_leg(const std::shared_ptr<GwSession>& s, Leg& leg, const policy::AgentConfig* agent) {
+    leg.timeout_ms = leg.server->timeout_s > 0 ? leg.server->timeout_s * 1000 : opts.upstream_timeout_ms;
     gateway::UpstreamOptions uo;
     uo.session = s->id;
     uo.monitor = opts.mode_override.value_or(opts.policy->mode()) == policy::Mode::monitor;
@@ -718,7 +720,7 @@ struct HttpGateway::Impl {
       co_await asio::async_write(sock, http::make_chunk(asio::buffer(preamble)), asio::redirect_error(use_awaitable, ec));
       if (ec) co_return;
     }
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(opts.upstream_timeout_ms);
+    auto deadline = std::chrono::steady_clock::now() + post_deadline(*s);
     for (;;) {
       while (!w->messages.empty()) {
         std::string ev = w->event_ids.front() ? fmt::format("id: {}\n", w->event_ids.front()) : std::string();
@@ -743,6 +745,14 @@ struct HttpGateway::Impl {
       }
     }
     co_await asio::async_write(sock, http::make_chunk_last(), asio::redirect_error(use_awaitable, ec));
+  }
+
+  // How long a POST waits at most: each leg answers its own timed-out requests (expire_requests);
+  // this is the backstop should one not.
+  static std::chrono::milliseconds post_deadline(const GwSession& s) {
+    int64_t ms = 0;
+    for (const auto& l : s.legs) ms = std::max(ms, l->timeout_ms);
+    return std::chrono::milliseconds(ms + 5000);
   }
 
   // A session opened by one agent is refused to every other (and to anonymous requests).
@@ -928,7 +938,7 @@ struct HttpGateway::Impl {
       co_return;
     }
     // JSON: wait for every response.
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(opts.upstream_timeout_ms);
+    auto deadline = std::chrono::steady_clock::now() + post_deadline(*s);
     while (!w->awaiting.empty() && !s->dead && std::chrono::steady_clock::now() < deadline) {
       w->wake.expires_after(std::chrono::milliseconds(250));
       boost::system::error_code ec;
@@ -938,7 +948,7 @@ struct HttpGateway::Impl {
       s->by_id.erase(key);
       w->messages.push_back(codec::make_error_response(
           ids[key], codec::k_server_exited,
-          fmt::format("mcp-warden: the upstream did not answer within {} ms", opts.upstream_timeout_ms)));
+          fmt::format("mcp-warden: the upstream did not answer within {} ms", post_deadline(*s).count())));
     }
     std::string body;
     if (w->messages.size() == 1) {
@@ -1359,6 +1369,26 @@ struct HttpGateway::Impl {
     }
   }
 
+  // Every request an upstream has not answered within its leg's timeout gets an error (and the
+  // server a cancellation), checked twice a second.
+  awaitable<void> expire_requests() {
+    asio::steady_timer t(io);
+    for (;;) {
+      t.expires_after(std::chrono::milliseconds(500));
+      boost::system::error_code ec;
+      co_await t.async_wait(asio::redirect_error(use_awaitable, ec));
+      if (ec) co_return;
+      int64_t now = opts.clock->now_mono_us();
+      auto all = sessions;  // routing may end a session
+      for (auto& [id, s] : all)
+        for (auto& l : s->legs) {
+          if (l->dead || !l->processor) continue;
+          gateway::Output out;
+          if (l->processor->expire_requests(now, l->timeout_ms * 1000, out)) route(s, *l, out);
+        }
+    }
+  }
+
   awaitable<void> backoff() {
     asio::steady_timer t(io);
     t.expires_after(std::chrono::milliseconds(50));
@@ -1543,6 +1573,7 @@ void HttpGateway::run() {
   Impl& im = *m_impl;
   asio::co_spawn(im.io, im.accept_loop(), asio::detached);
   asio::co_spawn(im.io, im.expire_idle_sessions(), asio::detached);
+  asio::co_spawn(im.io, im.expire_requests(), asio::detached);
   if (im.admin_bound) asio::co_spawn(im.io, im.admin_accept_loop(), asio::detached);
   im.io.run();
   // Stopped: end every session (its upstream is killed, pending requests recorded).

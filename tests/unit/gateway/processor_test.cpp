@@ -125,6 +125,25 @@ TEST_F(ProcessorTest, ServerExitAnswersEveryPendingRequest) {
   EXPECT_TRUE(session.pending_c2s().empty());
 }
 
+TEST_F(ProcessorTest, RequestsPastTheirTimeoutAreAnsweredAndCancelled) {
+  send(Direction::c2s, R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"slow"}})");
+  clock.advance_us(4'000'000);
+  send(Direction::c2s, R"({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"fast"}})");
+  Output out;
+  EXPECT_EQ(processor->expire_requests(clock.now_mono_us(), 5'000'000, out), 0u);
+  clock.advance_us(2'000'000);  // id 1 is 6 s old, id 2 is 2 s old
+  EXPECT_EQ(processor->expire_requests(clock.now_mono_us(), 5'000'000, out), 1u);
+  EXPECT_NE(out.to_client.find(R"("id":1,"error":{"code":-32003,"message":"mcp-warden: server 'srv' did not answer this tools/call request within 5 s)"),
+            std::string::npos)
+      << out.to_client;
+  EXPECT_EQ(out.to_server,
+            R"({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":1,"reason":"timed out in mcp-warden"}})"
+            "\n");
+  EXPECT_EQ(session.pending_c2s().size(), 1u);
+  // A late answer to the expired request is dropped, not passed on.
+  EXPECT_EQ(send(Direction::s2c, R"({"jsonrpc":"2.0","id":1,"result":{}})").to_client, "");
+}
+
 TEST_F(ProcessorTest, SessionlessVersionFromMeta) {
   send(Direction::c2s, R"({"jsonrpc":"2.0","id":1,"method":"server/discover","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}})");
   EXPECT_EQ(session.era(), codec::Era::sessionless);

@@ -154,6 +154,23 @@ servers:
   EXPECT_EQ(v.matched->pattern, "*");
 }
 
+TEST_F(PolicyEvaluator, RequireApprovalListHoldsAllowedToolsButNotDeniedOnes) {
+  load(R"(version: 1
+servers:
+  s:
+    require_approval: [sendEmail, "delete_*"]
+    tools:
+      "*": {action: allow}
+      delete_everything: {action: deny}
+)");
+  Verdict v = call("sendEmail");
+  EXPECT_EQ(v.decision, core::Decision::approve);
+  EXPECT_EQ(v.rule, "servers.s.require_approval");
+  EXPECT_EQ(call("delete_row").decision, core::Decision::approve);
+  EXPECT_EQ(call("delete_everything").decision, k_block);  // deny stays deny
+  EXPECT_EQ(call("listEmails").decision, k_allow);
+}
+
 TEST_F(PolicyEvaluator, ToolNamesAreComparedAfterUnescaping) {
   load(k_postmark);
   // "delete\u0041ll" is deleteAll on the wire: the codec unescapes, the deny rule applies.

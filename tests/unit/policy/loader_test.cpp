@@ -35,8 +35,8 @@ TEST(PolicyLoader, UnknownTopLevelKey) {
 TEST(PolicyLoader, UnknownKeysEverywhere) {
   EXPECT_EQ(load_error("version: 1\nservers:\n  x:\n    comand: [a]\n"),
             "p.yaml:4:5: error: unknown key 'comand' in servers.x. Did you mean 'command'? "
-            "Allowed keys: command, url, env, secrets, sandbox, egress, pins, on_finding, "
-            "require_approval, tools, prompts, resources, detectors");
+            "Allowed keys: command, url, headers, timeout, env, secrets, sandbox, egress, pins, "
+            "on_finding, require_approval, tools, prompts, resources, detectors");
   EXPECT_EQ(
       load_error("version: 1\nservers:\n  x:\n    tools:\n      t: {args: {a: {regexp: x}}}\n"),
       "p.yaml:5:22: error: unknown key 'regexp' in servers.x.tools.t.args.a. Did you mean "
@@ -466,13 +466,44 @@ agents:
   // NOLINTBEGIN(bugprone-suspicious-missing-comma)
   EXPECT_EQ(p->not_enforced(),
             (std::vector<std::string>{
-                "servers.postmark.require_approval: parsed, not yet enforced (per-tool approvals "
-                "arrive with the HTTP gateway; a rule with action: approve refuses the call now)",
                 "servers.remote.url: parsed, not yet enforced (remote upstreams arrive with the "
                 "HTTP gateway)",
                 "gateway: used by `mcp-warden gateway` only; `run` ignores it",
                 "agents: used by `mcp-warden gateway` only; `run` ignores it"}));
   // NOLINTEND(bugprone-suspicious-missing-comma)
+}
+
+TEST(PolicyLoader, RemoteHeadersTimeoutAndApprovals) {
+  auto p = load_policy_string("version: 1\nservers:\n  gh:\n    url: https://mcp.example.com/mcp\n"
+                              "    headers: {Authorization: \"Bearer ${GH_TOKEN}\", X-Team: ops}\n"
+                              "    secrets: {GH_TOKEN: {from_env: REAL_GH}}\n    timeout: 2m\n"
+                              "    require_approval: [\"delete_*\"]\n  local:\n    command: [x]\n"
+                              "    require_approval: true\n",
+                              "p.yaml");
+  const ServerPolicy& gh = p->servers()[0];
+  ASSERT_EQ(gh.headers.size(), 2u);
+  EXPECT_EQ(gh.headers[0], (std::pair<std::string, std::string>{"Authorization", "Bearer ${GH_TOKEN}"}));
+  EXPECT_EQ(gh.timeout_s, 120);
+  EXPECT_EQ(gh.require_approval, std::vector<std::string>{"delete_*"});
+  EXPECT_FALSE(gh.require_registry_approval);
+  EXPECT_TRUE(p->servers()[1].require_registry_approval);
+  EXPECT_TRUE(p->servers()[1].require_approval.empty());
+
+  EXPECT_EQ(load_error("version: 1\nservers:\n  gh:\n    url: https://x.example/mcp\n"
+                       "    headers: {Authorization: \"Bearer ${NOPE}\"}\n"),
+            "p.yaml:5:30: error: servers.gh.headers names secret 'NOPE', which is not declared. "
+            "Declare it under servers.gh.secrets, e.g. NOPE: {from_env: NOPE}");
+  EXPECT_EQ(load_error("version: 1\nservers:\n  gh:\n    url: https://x.example/mcp\n"
+                       "    headers: {Mcp-Session-Id: x}\n"),
+            "p.yaml:5:15: error: servers.gh.headers: 'Mcp-Session-Id' cannot be set here. Use a "
+            "header name of letters, digits and '-'; the gateway sets Host, Content-Length and "
+            "the MCP headers itself");
+  EXPECT_EQ(load_error("version: 1\nservers:\n  x:\n    command: [a]\n    headers: {A: b}\n"),
+            "p.yaml:3:3: error: servers.x.headers needs url. headers are sent to a remote upstream "
+            "(url:); a local command gets env and secrets");
+  EXPECT_EQ(load_error("version: 1\nservers:\n  x:\n    command: [a]\n    timeout: soon\n"),
+            "p.yaml:5:14: error: servers.x.timeout must be a duration from 0 to 86400s, got "
+            "'soon'. Write it as 60s, 5m or 1h");
 }
 
 TEST(PolicyLoader, Detectors) {

@@ -1,0 +1,73 @@
+// The 2026-07-28 protocol era over Streamable HTTP ("modern", sessionless): every POST carries one
+// request whose `_meta` declares the protocol version and the client's capabilities, mirrored in
+// the MCP-Protocol-Version, Mcp-Method and Mcp-Name headers. There is no initialize and no session.
+//
+// The gateway serves such requests from one shared, gateway-initialized (2025-11-25) session per
+// agent (transport/http_gateway.cpp); this file holds the transport-free parts: telling the eras
+// apart, checking a request against its headers in the order the specification and the official
+// conformance suite expect, and completing legacy results the way 2026-07-28 clients need them
+// (`resultType`, caching hints, serverInfo in `_meta`, `server/discover`).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <simdjson.h>
+
+#include "warden/codec/message.h"
+
+namespace warden::gateway::modern {
+
+inline constexpr std::string_view k_version = "2026-07-28";
+inline constexpr int k_header_mismatch = -32020;
+inline constexpr int k_missing_client_capability = -32021;
+inline constexpr int k_unsupported_version = -32022;
+
+// A POST belongs to the modern era when its MCP-Protocol-Version header names 2026-07-28 or a
+// version no legacy client sends (checked then as unsupported), or when it has no header and no
+// session and its body declares a `_meta` protocol version. A session id or a legacy version
+// keeps the legacy rules; so does a header-less initialize.
+bool is_modern(std::string_view header_version, bool has_session_id, std::string_view body);
+
+// The mirrored headers as the request carried them (trimmed of surrounding whitespace), absent
+// when missing.
+struct Headers {
+  std::optional<std::string> protocol_version, method, name;
+};
+
+struct Refusal {
+  int http_status = 400;
+  int code = 0;
+  std::string message;
+  std::string data_json;  // error.data, or empty
+};
+
+// Checks one decoded message of a modern POST: one request (no batch, no response), `_meta` with
+// protocolVersion and clientCapabilities (-32602), the version header equal to it (-32020) and
+// supported (-32022), Mcp-Method and, for tools/call, prompts/get and resources/read, Mcp-Name
+// equal to the body (-32020; `=?base64?...?=` values decoded strictly), and a method this era has
+// (404, -32601). nullopt: serve it.
+std::optional<Refusal> check(const Headers& headers, const codec::Message& m);
+
+// The client's declared capabilities (`_meta` clientCapabilities) as compact JSON, "{}" if none.
+std::string client_capabilities(const codec::Message& m);
+
+// The methods a modern client may call that the upstream's capabilities (the legacy initialize
+// result's `capabilities`) serve; false means 404 -32601 for it.
+bool served(std::string_view method, simdjson::dom::element capabilities);
+
+// A legacy response line completed for a modern client: `resultType: "complete"`, the caching
+// hints on cacheable results (`ttlMs` 0, `cacheScope` "private": the gateway's answers depend on
+// the agent), and `_meta` io.modelcontextprotocol/serverInfo. Error responses pass unchanged.
+std::string complete_response(std::string_view line, std::string_view method, std::string_view server_info_json,
+                              simdjson::dom::parser& parser);
+
+// The server/discover result from the upstream's initialize result (capabilities without the
+// list_changed and subscribe features this gateway does not carry to sessionless clients).
+std::string discover_result(simdjson::dom::element initialize_result);
+
+// JSON-RPC error response with `data`.
+std::string error_response(const codec::Id& id, const Refusal& r);
+
+}  // namespace warden::gateway::modern
