@@ -1,6 +1,7 @@
 #include "warden/gateway/agent_identity.h"
 
 #include <algorithm>
+#include <chrono>
 #include <map>
 
 #include <fmt/format.h>
@@ -98,6 +99,17 @@ Result<std::shared_ptr<const AgentDirectory>> AgentDirectory::build(std::shared_
     v.jwt.max_token_bytes = c.max_token_bytes;
     if (auto st = auth::check_config(v.jwt); !st.ok())
       return Error{2, fmt::format("agents.{}.jwt: {}", a.name, st.error().message)};
+    if (auth::is_jwks_url(c.jwks)) {
+      auth::JwksFetchOptions options;
+      options.url = c.jwks;
+      options.ca_file = c.jwks_ca;
+      options.refresh = std::chrono::seconds(c.jwks_refresh_s);
+      auto remote = auth::RemoteJwks::shared(std::move(options));
+      if (!remote) return Error{2, fmt::format("agents.{}.jwt.jwks: {}", a.name, remote.error().message)};
+      v.remote = std::move(*remote);
+      dir->m_verifiers.push_back(std::move(v));
+      continue;
+    }
     auto& jwks = by_file[c.jwks];
     if (!jwks) {
       auto loaded = auth::Jwks::load_file(c.jwks);
@@ -121,11 +133,18 @@ Identified AgentDirectory::identify(std::string_view bearer, const auth::PeerIde
   if (!bearer.empty()) {
     ev.api_key_sha256 = util::sha256_hex(bearer);
     if (!m_verifiers.empty() && auth::looks_like_jwt(bearer)) {
+      std::vector<auth::RemoteJwks*> stale;  // fetched sets that lacked the token's kid
       for (const auto& v : m_verifiers) {
-        auto claims = auth::validate_jwt(bearer, v.jwt, *v.jwks, clock);
+        std::shared_ptr<const auth::Jwks> keys = v.remote ? v.remote->current() : v.jwks;
+        auto claims = auth::validate_jwt(bearer, v.jwt, *keys, clock);
         if (claims) ev.tokens.emplace_back(v.config, std::move(*claims));
         else if (!refused) refused = claims.error();
+        if (!claims && claims.error().code == auth::k_unknown_kid && v.remote) stale.push_back(v.remote.get());
       }
+      // Perhaps the identity provider rotated its keys: refetch (rate limited, in the background).
+      // Not when another verifier took the token: its kid was never meant for these sets.
+      if (ev.tokens.empty())
+        for (auto* r : stale) r->request_refetch();
     }
   }
   Identified out = choose_agent(m_policy->agents(), ev);

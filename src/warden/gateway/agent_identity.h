@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "warden/gateway/auth/jwks_fetch.h"
 #include "warden/gateway/auth/jwt.h"
 #include "warden/gateway/auth/mtls.h"
 #include "warden/policy/policy.h"
@@ -47,15 +48,20 @@ bool mtls_selects(const policy::AgentMtls& selector, const auth::PeerIdentity& p
 // The one agent the evidence selects (no cryptography here; see AgentDirectory::identify).
 Identified choose_agent(const std::vector<policy::AgentConfig>& agents, const Evidence& evidence);
 
-// The agents of one policy with their JWT verifiers (each JWKS file loaded once). Immutable;
-// shared by the I/O thread's requests, rebuilt on reload.
+// The agents of one policy with their JWT verifiers (each JWKS file loaded once; each JWKS URL
+// fetched by one auth::RemoteJwks, shared with the directory a reload replaces). Immutable but
+// for the key sets those fetchers swap in from their own threads; shared by the I/O thread's
+// requests, rebuilt on reload.
 class AgentDirectory {
 public:
-  // Loads the JWKS files the agents' jwt: entries name (errors name the file and agent).
+  // Loads the JWKS files and makes the first fetch of each JWKS URL the agents' jwt: entries name
+  // (blocking for at most the fetch timeout; errors name the file or URL and the agent). A URL a
+  // live directory already fetches reuses its fetcher and current set, without a fetch.
   static Result<std::shared_ptr<const AgentDirectory>> build(std::shared_ptr<const policy::Policy> policy);
 
   // `bearer`: the credential after "Bearer " ("" without one); `peer`: the verified client
-  // certificate or nullptr.
+  // certificate or nullptr. Never blocks: a JWT that no verifier accepts because its kid is not
+  // in a fetched set signals that set's fetcher to refetch early (the request itself gets 401).
   Identified identify(std::string_view bearer, const auth::PeerIdentity* peer, const util::Clock& clock) const;
 
   bool empty() const { return m_policy->agents().empty(); }
@@ -66,7 +72,8 @@ private:
   struct Verifier {
     policy::JwtVerifierConfig config;
     auth::JwtConfig jwt;
-    std::shared_ptr<const auth::Jwks> jwks;
+    std::shared_ptr<const auth::Jwks> jwks;     // a JWKS file's, or
+    std::shared_ptr<auth::RemoteJwks> remote;   // a JWKS URL's fetcher
   };
   std::shared_ptr<const policy::Policy> m_policy;
   std::vector<Verifier> m_verifiers;

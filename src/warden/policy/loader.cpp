@@ -19,6 +19,7 @@
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
+#include "warden/gateway/auth/jwks_fetch.h"
 #include "warden/gateway/auth/mtls.h"
 #include "warden/policy/model.h"
 
@@ -841,35 +842,59 @@ private:
   // gateway's; subject, client_id and scopes select the agent). False if anything was wrong.
   bool check_jwt_fields(const YAML::Node& key, const YAML::Node& n, const std::string& path,
                         JwtVerifierConfig& c, AgentJwt* selector) {
-    static const Keys k_gateway = {"issuer", "audience", "jwks", "clock_skew", "max_token_bytes"};
-    static const Keys k_agent = {"issuer", "audience", "jwks", "subject", "client_id", "scopes"};
+    static const Keys k_gateway = {"issuer", "audience", "jwks", "jwks_refresh", "jwks_ca", "clock_skew",
+                                   "max_token_bytes"};
+    static const Keys k_agent = {"issuer", "audience", "jwks", "jwks_refresh", "jwks_ca", "subject", "client_id",
+                                 "scopes"};
     size_t issues = m_issues.size() + m_dropped;
+    std::optional<YAML::Mark> url_only;  // where jwks_refresh or jwks_ca was given
+    std::string url_only_key;
     bool ok = each_field(
         n, key, path, selector ? k_agent : k_gateway,
         selector ? "{subject: ci-app@clients, scopes: [mcp:tools]}"
                  : "{issuer: https://idp.example.com/, audience: https://gw.example.com/mcp, jwks: jwks.json}",
         [&](const std::string& f, const YAML::Node& k, const YAML::Node& v) {
           std::string p = child_path(path, f);
+          if (f == "jwks_refresh" || f == "jwks_ca") {
+            url_only = k.Mark();
+            url_only_key = p;
+          }
           if (f == "clock_skew") {
             if (auto x = seconds_value(v, k, p, 3600)) c.clock_skew_s = *x;
+          } else if (f == "jwks_refresh") {
+            auto x = seconds_value(v, k, p, 86400);
+            if (x && *x < gateway::auth::k_jwks_min_refresh.count())
+              error(at(v, k), fmt::format("{} must be at least {}s, got '{}'", p, gateway::auth::k_jwks_min_refresh.count(), v.Scalar()),
+                    "Write 30s or more (the default is 10m); a rotated key is fetched early anyway, when a "
+                    "token names a kid the set lacks");
+            else if (x) c.jwks_refresh_s = *x;
           } else if (f == "max_token_bytes") {
             if (auto x = uint_value(v, k, p, 1024, 65536, 8192)) c.max_token_bytes = *x;
           } else if (f == "scopes") {
             if (auto l = string_list(v, k, p, "[mcp:tools]", true, false)) selector->scopes = std::move(*l);
           } else if (auto s = string_value(v, k, p, "https://idp.example.com/")) {
-            if (f == "jwks" && (to_lower(*s).starts_with("http://") || to_lower(*s).starts_with("https://"))) {
-              error(at(v, k), fmt::format("{}: JWKS URLs are not fetched yet", p),
-                    "Save the key set to a file (curl -o jwks.json URL) and name the file; "
-                    "reload the gateway (SIGHUP) after a key rotation");
-              return;
+            if (f == "jwks" && gateway::auth::is_jwks_url(*s)) {
+              if (auto url = gateway::auth::parse_jwks_url(*s); !url) {
+                error(at(v, k), fmt::format("{}: {}", p, url.error().message),
+                      "Write it as https://idp.example.com/.well-known/jwks.json (add jwks_ca: FILE for a "
+                      "private CA)");
+                return;
+              }
             }
             if (f == "issuer") c.issuer = *s;
             else if (f == "audience") c.audience = *s;
             else if (f == "jwks") c.jwks = *s;
+            else if (f == "jwks_ca") c.jwks_ca = *s;
             else if (f == "subject") selector->subject = *s;
             else selector->client_id = *s;
           }
         });
+    if (ok && url_only && !gateway::auth::is_jwks_url(c.jwks))
+      error(*url_only, fmt::format("{} applies only to a JWKS URL, and {}", url_only_key,
+                                   c.jwks.empty() ? fmt::format("{}.jwks is not set here", path)
+                                                  : fmt::format("{}.jwks names a file", path)),
+            "Give jwks: https://... in the same block, or remove the key (a JWKS file is read at start and "
+            "on reload)");
     return ok && issues == m_issues.size() + m_dropped;
   }
 
@@ -922,7 +947,11 @@ private:
         if (defaults) {
           if (v.issuer.empty()) v.issuer = defaults->issuer;
           if (v.audience.empty()) v.audience = defaults->audience;
-          if (v.jwks.empty()) v.jwks = defaults->jwks;
+          if (v.jwks.empty()) {
+            v.jwks = defaults->jwks;
+            v.jwks_ca = defaults->jwks_ca;
+            v.jwks_refresh_s = defaults->jwks_refresh_s;
+          }
           v.clock_skew_s = defaults->clock_skew_s;
           v.max_token_bytes = defaults->max_token_bytes;
         }

@@ -262,9 +262,11 @@ struct TlsConfig {
 // How JWT bearer tokens are verified: gateway.auth.jwt, or an agent's own issuer/audience/jwks.
 struct JwtVerifierConfig {
   std::string issuer, audience; // `iss` exactly; `aud` must contain the audience
-  std::string jwks;             // a JWKS file
+  std::string jwks;             // a JWKS file, or an https:// URL fetched and refreshed
   int64_t clock_skew_s = 60;
   uint64_t max_token_bytes = 8192;
+  std::string jwks_ca;          // with a URL: PEM CA bundle instead of the system trust store
+  int64_t jwks_refresh_s = 600; // with a URL: how often the set is refetched (>= 30)
   bool operator==(const JwtVerifierConfig&) const = default;
 };
 

@@ -82,10 +82,11 @@ TEST(PolicyAgents, JwtErrors) {
             "gateway.auth.jwt: {issuer: URL, audience: URL, jwks: FILE}, or the agent's own");
   EXPECT_EQ(load_error(k_head + k_auth + "agents:\n  ci: {jwt: {sub: s}}\n"),
             "p.yaml:7:14: error: unknown key 'sub' in agents.ci.jwt. Allowed keys: issuer, audience, jwks, "
-            "subject, client_id, scopes");
-  EXPECT_EQ(load_error(k_head + "gateway: {auth: {jwt: {issuer: i, audience: a, jwks: 'https://idp/jwks'}}}\n"),
-            "p.yaml:3:54: error: gateway.auth.jwt.jwks: JWKS URLs are not fetched yet. Save the key set to a "
-            "file (curl -o jwks.json URL) and name the file; reload the gateway (SIGHUP) after a key rotation");
+            "jwks_refresh, jwks_ca, subject, client_id, scopes");
+  EXPECT_EQ(load_error(k_head + "gateway: {auth: {jwt: {issuer: i, audience: a, jwks: 'http://idp/jwks'}}}\n"),
+            "p.yaml:3:54: error: gateway.auth.jwt.jwks: a JWKS URL must use https:// (plain http:// is allowed "
+            "only to 127.0.0.1, ::1 or localhost): a key set fetched in clear text could be replaced on the way. "
+            "Write it as https://idp.example.com/.well-known/jwks.json (add jwks_ca: FILE for a private CA)");
   EXPECT_EQ(load_error(k_head + "gateway: {auth: {jwt: {issuer: i, audience: a}}}\n"),
             "p.yaml:3:18: error: gateway.auth.jwt needs issuer, audience and jwks. Write it as jwt: {issuer: "
             "https://idp.example.com/, audience: https://gw.example.com/mcp, jwks: jwks.json}");
