@@ -42,25 +42,21 @@ int gateway(const GatewayOptions& o) {
     std::cerr << "mcp-warden: " << e.what() << "\n";
     return k_exit_usage;
   }
-  // Every server entry with a `command` (or those named with --server), in policy order.
+  // Every server entry with a `command` or a `url` (or those named with --server), in policy order.
   std::vector<const policy::ServerPolicy*> servers;
   for (const auto& name : o.servers) {
     const policy::ServerPolicy* sp = pol->find_server(name);
-    if (!sp || sp->command.empty()) {
-      std::cerr << fmt::format("mcp-warden: {}: no server entry '{}' with a `command`\n", o.config, name);
+    if (!sp || (sp->command.empty() && sp->url.empty())) {
+      std::cerr << fmt::format("mcp-warden: {}: no server entry '{}' with a `command` or `url`\n", o.config, name);
       return k_exit_usage;
     }
     servers.push_back(sp);
   }
   if (o.servers.empty())
-    for (const auto& s : pol->servers()) {
-      if (!s.command.empty()) servers.push_back(&s);
-      else if (!s.url.empty())
-        std::cerr << fmt::format("mcp-warden: warning: server '{}' has a url: remote upstreams are not served by "
-                                 "the gateway yet; it is left out\n", s.name);
-    }
+    for (const auto& s : pol->servers())
+      if (!s.command.empty() || !s.url.empty()) servers.push_back(&s);
   if (servers.empty()) {
-    std::cerr << fmt::format("mcp-warden: {}: the gateway needs a server entry with a `command`\n", o.config);
+    std::cerr << fmt::format("mcp-warden: {}: the gateway needs a server entry with a `command` or a `url`\n", o.config);
     return k_exit_usage;
   }
   // require_approval: true -> each such server's package must be approved in the registry.

@@ -77,6 +77,10 @@ int run(const RunOptions& o, const std::vector<std::string>& command) {
       return k_exit_usage;
     }
   }
+  if (!server->url.empty() && server->command.empty())
+    std::cerr << fmt::format("mcp-warden: warning: server '{}' is a remote upstream (url:), which `mcp-warden "
+                             "gateway` serves; `run` starts the command given on its command line\n",
+                             server->name);
   std::optional<policy::Mode> mode_override;
   if (o.mode == "monitor") mode_override = policy::Mode::monitor;
   else if (o.mode == "enforce") mode_override = policy::Mode::enforce;

@@ -27,7 +27,7 @@ StandardChain build_standard_chain(FilterChain& chain, const ChainOptions& o) {
   mo.monitor = monitor;
   mo.clock = o.clock;
   chain.add(std::make_unique<MetadataFilter>(std::move(mo)));
-  chain.add(std::make_unique<IntentFilter>(*o.board));
+  if (o.board) chain.add(std::make_unique<IntentFilter>(*o.board));  // null for remote servers
   chain.add(std::make_unique<ResultFilter>(o.scanner, o.server->detectors, monitor));
   return built;
 }

@@ -1571,12 +1571,6 @@ private:
       for (RuleSet* set : {&s.tools, &s.prompts, &s.resources})
         slot = set->build_index(slot);
       s.rate_slots = slot;
-      const Presence& p = m_presence[i];
-      const std::string base = child_path("servers", s.name);
-      auto line = [&](const char* section, const char* why) {
-        ne.push_back(fmt::format("{}.{}: parsed, not yet enforced ({})", base, section, why));
-      };
-      if (p.url) line("url", "remote upstreams arrive with the HTTP gateway");
     }
     if (m_policy->m_gateway)
       ne.emplace_back("gateway: used by `mcp-warden gateway` only; `run` ignores it");

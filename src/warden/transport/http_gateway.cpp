@@ -28,8 +28,10 @@
 #include "warden/gateway/agent_identity.h"
 #include "warden/gateway/aggregator.h"
 #include "warden/gateway/chain.h"
+#include "warden/gateway/modern.h"
 #include "warden/gateway/processor.h"
 #include "warden/gateway/upstream.h"
+#include "warden/transport/http_upstream.h"
 #include "warden/transport/stdio_relay.h"
 #include "warden/util/json_writer.h"
 #include "warden/util/sha256.h"
@@ -107,6 +109,9 @@ struct Waiter {
   bool closed = false;
   int stream = 0;                    // SSE stream number within the session
   std::weak_ptr<Waiter> successor;   // the connection that resumed this stream (Last-Event-ID)
+  // 2026-07-28 clients: every message is rewritten on its way in (the client's id and progress
+  // token restored, the result completed; see handle_modern).
+  std::function<void(std::string&)> rewrite;
   void push(std::string m, uint64_t event_id = 0) {
     messages.push_back(std::move(m));
     event_ids.push_back(event_id);
@@ -136,7 +141,8 @@ struct Leg {
   gateway::FilterChain chain;
   gateway::BreakerFilter* breaker = nullptr;
   gateway::PolicyFilter* policy = nullptr;  // decides held approvals
-  std::unique_ptr<gateway::Upstream> upstream;
+  std::unique_ptr<gateway::Upstream> upstream;       // a local command, in the sandbox
+  std::unique_ptr<HttpUpstream> remote;              // or a remote server (`url:`)
   std::unique_ptr<gateway::Processor> processor;
   int64_t timeout_ms = 0;  // servers.NAME.timeout, or the gateway's --upstream-timeout-ms
   asio::posix::stream_descriptor out_sd, err_sd, in_sd, q_sd;
@@ -160,6 +166,13 @@ struct GwSession {
   std::string how_ended;
   std::string agent;  // who opened it (empty without `agents:`)
   bool legacy = false;  // HTTP+SSE (2024-11-05): one GET stream carries every answer
+  // 2026-07-28 (sessionless) clients of one agent share one session the gateway initialized.
+  bool modern = false;
+  bool ready = false;           // the gateway's own initialize was answered
+  std::string init_error;       // why it failed, if it did
+  std::string init_result;      // the upstream's initialize result (JSON)
+  std::string server_info;      // its serverInfo (JSON)
+  std::map<std::string, std::weak_ptr<Waiter>> progress;  // gateway progress token -> its request
   std::set<std::string> shadow_seen;  // cross-server findings already recorded
   // SSE resumption: every event on a stream gets a session-wide id; the last 1000 are kept.
   uint64_t next_event = 0;
@@ -203,6 +216,8 @@ struct HttpGateway::Impl {
   uint16_t bound_port = 0;
   std::map<std::string, std::shared_ptr<GwSession>> sessions;
   std::map<std::string, PendingApproval> approvals;  // by approval id
+  std::map<std::string, std::shared_ptr<GwSession>> shared;  // 2026-07-28 sessions by agent ("" anonymous)
+  uint64_t next_modern = 0;  // gateway ids and progress tokens for 2026-07-28 requests
   simdjson::dom::parser parser;  // I/O thread only
   std::optional<asio::ssl::context> ssl;  // with gateway.tls
   std::shared_ptr<const gateway::AgentDirectory> agents;  // swapped on reload
@@ -211,27 +226,15 @@ struct HttpGateway::Impl {
 
   // ---- sessions --------------------------------------------------------------------------------
 
-  Status start_leg(const std::shared_ptr<GwSession>& s, Leg& leg, const policy::AgentConfig* agent) {
-    leg.timeout_ms = leg.server->timeout_s > 0 ? leg.server->timeout_s * 1000 : opts.upstream_timeout_ms;
-    gateway::UpstreamOptions uo;
-    uo.session = s->id;
-    uo.monitor = opts.mode_override.value_or(opts.policy->mode()) == policy::Mode::monitor;
-    uo.state_dir = opts.state_dir;
-    uo.audit_path = opts.audit_path;
-    uo.audit = opts.audit;
-    uo.alerter = opts.alerter;
-    uo.clock = opts.clock;
-    auto up = gateway::Upstream::start(*leg.server, leg.server->command, uo);
-    if (!up) return Error{502, fmt::format("server '{}': {}", leg.server->name, up.error().message)};
-    leg.upstream = std::move(*up);
-    gateway::ChainOptions co;
+  // The leg's filter chain and Processor (`co` names its intent board, if any).
+  void build_chain(const std::shared_ptr<GwSession>& s, Leg& leg, const policy::AgentConfig* agent,
+                   gateway::ChainOptions& co) {
     co.policy = opts.policy;
     co.server = leg.server;
     co.clock = opts.clock;
     co.mode_override = opts.mode_override;
     co.scanner = opts.scanner;
     co.pins = opts.pins;
-    co.board = &leg.upstream->board();
     if (agent) {
       co.agent = agent->name;
       co.agent_tools = agent->tools;
@@ -248,6 +251,25 @@ struct HttpGateway::Impl {
     limits.max_message_bytes = opts.max_body_bytes;
     leg.processor = std::make_unique<gateway::Processor>(leg.session, leg.chain, opts.audit, opts.alerter,
                                                          *opts.clock, limits);
+  }
+
+  Status start_leg(const std::shared_ptr<GwSession>& s, Leg& leg, const policy::AgentConfig* agent) {
+    leg.timeout_ms = leg.server->timeout_s > 0 ? leg.server->timeout_s * 1000 : opts.upstream_timeout_ms;
+    if (!leg.server->url.empty()) return start_remote_leg(s, leg, agent);
+    gateway::UpstreamOptions uo;
+    uo.session = s->id;
+    uo.monitor = opts.mode_override.value_or(opts.policy->mode()) == policy::Mode::monitor;
+    uo.state_dir = opts.state_dir;
+    uo.audit_path = opts.audit_path;
+    uo.audit = opts.audit;
+    uo.alerter = opts.alerter;
+    uo.clock = opts.clock;
+    auto up = gateway::Upstream::start(*leg.server, leg.server->command, uo);
+    if (!up) return Error{502, fmt::format("server '{}': {}", leg.server->name, up.error().message)};
+    leg.upstream = std::move(*up);
+    gateway::ChainOptions co;
+    co.board = &leg.upstream->board();
+    build_chain(s, leg, agent, co);
     leg.processor->lifecycle("start", fmt::format(R"({{"transport":"streamable-http","pid":{},"sandbox":{}}})",
                                                   leg.upstream->child().pid(), leg.upstream->describe_json()));
     auto& child = leg.upstream->child();
@@ -257,6 +279,62 @@ struct HttpGateway::Impl {
     child.stdin_fd().reset();
     child.stdout_fd().reset();
     child.stderr_fd().reset();
+    return Ok{};
+  }
+
+  // A remote server (`url:`): the gateway is its Streamable HTTP client, with the headers the
+  // policy gives it (${NAME} filled from the gateway's own secrets; an agent's credentials are
+  // never passed on). Its messages run through the same chain as a local server's.
+  Status start_remote_leg(const std::shared_ptr<GwSession>& s, Leg& leg, const policy::AgentConfig* agent) {
+    HttpUpstreamOptions ho;
+    ho.url = leg.server->url;
+    // Past the leg's own timeout, which answers and cancels first (expire_requests).
+    ho.timeout_ms = static_cast<uint32_t>(std::min<int64_t>(leg.timeout_ms + 2000, UINT32_MAX));
+    ho.max_message_bytes = opts.max_body_bytes;
+    for (const auto& [name, value] : leg.server->headers) {
+      std::string filled;
+      for (size_t i = 0; i < value.size();) {
+        size_t at = value.find("${", i);
+        size_t end = at == std::string::npos ? std::string::npos : value.find('}', at);
+        if (end == std::string::npos) {
+          filled += value.substr(i);
+          break;
+        }
+        filled += value.substr(i, at - i);
+        std::string secret = value.substr(at + 2, end - at - 2);
+        auto ref = leg.server->secrets.find(secret);
+        const char* real = ref == leg.server->secrets.end() ? nullptr : std::getenv(ref->second.from_env.c_str());
+        if (!real)
+          return Error{502, fmt::format("server '{}': header {} needs secret {}, but ${} is not set in the gateway's "
+                                        "environment",
+                                        leg.server->name, name, secret,
+                                        ref == leg.server->secrets.end() ? secret : ref->second.from_env)};
+        filled += real;
+        i = end + 1;
+      }
+      ho.headers.emplace_back(name, std::move(filled));
+    }
+    auto checked = HttpUpstream::check(std::move(ho));
+    if (!checked) return Error{502, fmt::format("server '{}': {}", leg.server->name, checked.error().message)};
+    gateway::ChainOptions co;  // no intent board: what a remote server sends out is not ours to see
+    build_chain(s, leg, agent, co);
+    std::weak_ptr<GwSession> weak = s;
+    Leg* lp = &leg;
+    leg.remote = std::make_unique<HttpUpstream>(
+        io, std::move(*checked),
+        [this, weak, lp](std::string_view line) {
+          auto live = weak.lock();
+          if (!live || lp->dead) return;
+          gateway::Output out;
+          lp->processor->on_line(core::Direction::s2c, line, false, out);
+          route(live, *lp, out);
+        },
+        [this, weak, lp](std::string how) {
+          auto live = weak.lock();
+          if (live && !lp->dead) leg_ended(live, *lp, how);
+        });
+    leg.processor->lifecycle("start", fmt::format(R"({{"transport":"streamable-http","upstream":{}}})",
+                                                  leg.remote->describe_json()));
     return Ok{};
   }
 
@@ -286,6 +364,7 @@ struct HttpGateway::Impl {
     }
     for (auto& l : s->legs) {
       Leg* leg = l.get();
+      if (!leg->upstream) continue;  // remote: its HttpUpstream calls back
       asio::co_spawn(io, read_server(s, leg), asio::detached);
       asio::co_spawn(io, pass_stderr(s, leg), asio::detached);
       if (leg->upstream->guard()) {
@@ -305,6 +384,7 @@ struct HttpGateway::Impl {
     leg.err_sd.close(ec);
     leg.in_sd.close(ec);
     leg.q_sd.close(ec);
+    if (leg.remote) leg.remote->close();  // DELETE the remote session (bounded, in the background)
     if (!leg.upstream) return;
     leg.upstream->child().kill();
     if (blocking) {
@@ -363,6 +443,10 @@ struct HttpGateway::Impl {
       g->wake.cancel();
     }
     if (!keep_listed) sessions.erase(s->id);
+    if (s->modern) {
+      auto it = shared.find(s->agent);
+      if (it != shared.end() && it->second == s) shared.erase(it);
+    }
     std::lock_guard lock(stats_mu);
     stats.sessions_open = sessions.size();
   }
@@ -379,8 +463,9 @@ struct HttpGateway::Impl {
   // Hands a message to a waiter; on SSE streams it gets an event id and is kept for resumption,
   // and a stream whose client reconnected with Last-Event-ID passes it on to the new connection.
   void deliver(const std::shared_ptr<GwSession>& s, std::shared_ptr<Waiter> w, std::string line) {
+    if (w->rewrite) w->rewrite(line);
     uint64_t id = 0;
-    if (w->sse) {
+    if (w->sse && !s->modern) {  // 2026-07-28 streams are not resumable
       id = ++s->next_event;
       s->history.push_back({id, w->stream, line});
       if (s->history.size() > 1000) s->history.pop_front();
@@ -407,6 +492,10 @@ struct HttpGateway::Impl {
           continue;
         }
       }
+      if (s->modern) {
+        modern_server_message(s, line);
+        continue;
+      }
       if (auto w = s->sse_post.lock(); w && !w->closed) deliver(s, w, std::move(line));
       else if (auto g = s->get_stream.lock(); g && !g->closed) deliver(s, g, std::move(line));
       else if (s->backlog.size() < 1000) s->backlog.push_back(std::move(line));
@@ -416,6 +505,16 @@ struct HttpGateway::Impl {
 
   void send_to_server(const std::shared_ptr<GwSession>& s, Leg& leg, std::string data) {
     if (data.empty() || leg.dead) return;
+    if (leg.remote) {  // one POST per message
+      std::string_view rest = data;
+      while (!rest.empty()) {
+        size_t nl = rest.find('\n');
+        std::string_view line = rest.substr(0, nl);
+        rest = nl == std::string_view::npos ? std::string_view{} : rest.substr(nl + 1);
+        if (!line.empty()) leg.remote->send(std::string(line));
+      }
+      return;
+    }
     leg.to_server.push_back(std::move(data));
     if (!leg.writing) asio::co_spawn(io, write_server(s, &leg), asio::detached);
   }
@@ -688,6 +787,17 @@ struct HttpGateway::Impl {
     co_await http::async_write(sock, res, asio::redirect_error(use_awaitable, ec));
   }
 
+  // 202 with Content-Length: 0 (without it a strict HTTP/1.1 client waits for the close).
+  template <class Stream>
+  awaitable<void> send_accepted(Stream& sock, bool keep_alive, const std::string& session_id = "") {
+    http::response<http::empty_body> res{http::status::accepted, 11};
+    common_headers(res, session_id);
+    res.keep_alive(keep_alive);
+    res.prepare_payload();
+    boost::system::error_code ec;
+    co_await http::async_write(sock, res, asio::redirect_error(use_awaitable, ec));
+  }
+
   template <class Stream>
   awaitable<void> send_error(Stream& sock, http::status status, std::string_view message, bool keep_alive) {
     {
@@ -708,8 +818,9 @@ struct HttpGateway::Impl {
   awaitable<void> stream_sse(Stream& sock, std::shared_ptr<Waiter> w, std::shared_ptr<GwSession> s,
                              bool until_answered, bool keep_alive = false, std::string preamble = {}) {
     http::response<http::empty_body> res{http::status::ok, 11};
-    common_headers(res, s->id);
+    common_headers(res, s->modern ? std::string() : s->id);  // 2026-07-28 has no session ids
     res.set(http::field::content_type, "text/event-stream");
+    res.set("X-Accel-Buffering", "no");
     res.keep_alive(until_answered && keep_alive);
     res.chunked(true);
     http::response_serializer<http::empty_body> sr{res};
@@ -846,12 +957,7 @@ struct HttpGateway::Impl {
     }
     s->last_active = std::chrono::steady_clock::now();
     feed_client(s, req.body());  // answers go to the session's stream
-    http::response<http::empty_body> res{http::status::accepted, 11};
-    common_headers(res);
-    res.keep_alive(keep);
-    res.prepare_payload();
-    boost::system::error_code ec;
-    co_await http::async_write(sock, res, asio::redirect_error(use_awaitable, ec));
+    co_await send_accepted(sock, keep);
   }
 
   template <class Stream>
@@ -918,14 +1024,7 @@ struct HttpGateway::Impl {
     if (request_keys.empty()) {
       // Notifications and responses only: accepted (refusals of malformed input still answered).
       if (!w->messages.empty()) co_await send_json(sock, http::status::ok, w->messages.front(), keep, s->id);
-      else {
-        http::response<http::empty_body> res{http::status::accepted, 11};
-        common_headers(res, s->id);
-        res.keep_alive(keep);
-        res.prepare_payload();  // Content-Length: 0, or a strict HTTP/1.1 client waits for the close
-        boost::system::error_code ec;
-        co_await http::async_write(sock, res, asio::redirect_error(use_awaitable, ec));
-      }
+      else co_await send_accepted(sock, keep, s->id);
       co_return;
     }
     if (w->sse) {
@@ -959,6 +1058,212 @@ struct HttpGateway::Impl {
       body += "]";
     }
     co_await send_json(sock, http::status::ok, std::move(body), keep, s->id);
+  }
+
+  // ---- 2026-07-28 (sessionless) clients ------------------------------------------------------
+
+  // A message the shared session's upstream sent with no request of a modern client waiting for
+  // it: progress goes to the request that asked for it; a request from the server (sampling,
+  // elicitation, roots) is answered with an error, since a sessionless client has no channel
+  // for it here; other notifications (log messages, list_changed) have no stream to go to.
+  void modern_server_message(const std::shared_ptr<GwSession>& s, const std::string& line) {
+    simdjson::dom::element root;
+    if (parser.parse(line).get(root) != simdjson::SUCCESS || !root.is_object()) return;
+    std::string_view method;
+    if (root["method"].get_string().get(method) != simdjson::SUCCESS) return;
+    simdjson::dom::element id;
+    if (root["id"].get(id) == simdjson::SUCCESS) {
+      std::string answer = fmt::format(
+          R"({{"jsonrpc":"2.0","id":{},"error":{{"code":{},"message":"mcp-warden: {} is not available: the client uses protocol 2026-07-28 (sessionless) through the gateway"}}}})",
+          simdjson::minify(id), codec::k_method_not_found, method);
+      asio::post(io, [this, s, answer = std::move(answer)] { if (!s->dead) feed_client(s, answer); });
+      return;
+    }
+    std::string_view token;
+    if (method == "notifications/progress" &&
+        root.at_pointer("/params/progressToken").get_string().get(token) == simdjson::SUCCESS) {
+      auto it = s->progress.find(std::string(token));
+      if (it != s->progress.end())
+        if (auto w = it->second.lock(); w && !w->closed) deliver(s, w, line);
+    }
+  }
+
+  // The gateway's own initialize on a new shared session (as a 2025-11-25 client without
+  // sampling, elicitation or roots), then notifications/initialized.
+  awaitable<void> initialize_shared(std::shared_ptr<GwSession> s) {
+    auto w = std::make_shared<Waiter>(io.get_executor());
+    std::string key = codec::Id{codec::Id::Type::string, 0, "mcp-warden-init"}.key();
+    w->awaiting.insert(key);
+    s->by_id[key] = w;
+    feed_client(s, fmt::format(R"({{"jsonrpc":"2.0","id":"mcp-warden-init","method":"initialize","params":{{"protocolVersion":"2025-11-25","capabilities":{{}},"clientInfo":{{"name":"mcp-warden-gateway","version":"{}"}}}}}})",
+                               WARDEN_VERSION));
+    auto deadline = std::chrono::steady_clock::now() + post_deadline(*s);
+    while (w->messages.empty() && !s->dead && std::chrono::steady_clock::now() < deadline) {
+      w->wake.expires_after(std::chrono::milliseconds(250));
+      boost::system::error_code ec;
+      co_await w->wake.async_wait(asio::redirect_error(use_awaitable, ec));
+    }
+    s->by_id.erase(key);
+    simdjson::dom::element root, result, info;
+    if (w->messages.empty()) {
+      s->init_error = s->dead ? "the upstream ended during initialize" : "the upstream did not answer initialize";
+    } else if (parser.parse(w->messages.front()).get(root) != simdjson::SUCCESS ||
+               root["result"].get(result) != simdjson::SUCCESS || !result.is_object()) {
+      s->init_error = "the upstream refused initialize: " + gateway::safe_excerpt(w->messages.front(), 300);
+    } else {
+      s->init_result = simdjson::minify(result);
+      if (result["serverInfo"].get(info) == simdjson::SUCCESS) s->server_info = simdjson::minify(info);
+      feed_client(s, R"({"jsonrpc":"2.0","method":"notifications/initialized"})");
+    }
+    s->ready = true;
+  }
+
+  // The agent's shared session, opened and initialized on first use; null after answering why
+  // not.
+  template <class Stream>
+  awaitable<std::shared_ptr<GwSession>> shared_session(Stream& sock, const policy::AgentConfig* agent, bool keep) {
+    std::string key = agent ? agent->name : "";
+    auto it = shared.find(key);
+    std::shared_ptr<GwSession> s;
+    if (it == shared.end() || it->second->dead) {
+      s = co_await open_for(sock, agent, keep);
+      if (!s) co_return nullptr;
+      s->modern = true;
+      shared[key] = s;
+      co_await initialize_shared(s);
+    } else {
+      s = it->second;
+      asio::steady_timer t(io);
+      for (int i = 0; !s->ready && !s->dead && i < 60000; ++i) {  // another request is initializing it
+        t.expires_after(std::chrono::milliseconds(5));
+        boost::system::error_code ec;
+        co_await t.async_wait(asio::redirect_error(use_awaitable, ec));
+      }
+    }
+    if (s->dead || !s->init_error.empty() || !s->ready) {
+      std::string why = s->init_error.empty() ? "the shared session ended" : s->init_error;
+      if (!s->dead) close_session(s, why);
+      co_await send_error(sock, http::status::bad_gateway, why, keep);
+      co_return nullptr;
+    }
+    co_return s;
+  }
+
+  // One 2026-07-28 POST: checked against its headers (gateway/modern.h), then served from the
+  // agent's shared session under a gateway id, answered as JSON (or SSE when it asked for
+  // progress) with the client's id and the result completed for this era.
+  template <class Stream>
+  awaitable<void> handle_modern(Stream& sock, http::request<http::string_body>& req, bool keep,
+                                const policy::AgentConfig* agent) {
+    auto refuse = [&](const codec::Id& id, const gateway::modern::Refusal& r) -> awaitable<void> {
+      {
+        std::lock_guard lock(stats_mu);
+        ++stats.rejected;
+      }
+      co_await send_json(sock, static_cast<http::status>(r.http_status), gateway::modern::error_response(id, r), keep);
+    };
+    const codec::Id null_id{codec::Id::Type::null, 0, {}};
+    codec::Limits limits;
+    limits.max_message_bytes = opts.max_body_bytes;
+    codec::Decoder decoder(limits);
+    auto decoded = decoder.decode(req.body(), false);
+    if (!decoded) {
+      co_await refuse(decoder.failed_id(), {400, decoded.error().code, "mcp-warden: " + decoded.error().message, {}});
+      co_return;
+    }
+    if (decoded->is_batch || decoded->messages.size() != 1) {
+      co_await refuse(null_id, {400, codec::k_invalid_request, "mcp-warden: one message per POST in protocol 2026-07-28", {}});
+      co_return;
+    }
+    const codec::Message& m = decoded->messages[0];
+    if (m.kind == codec::Kind::notification) {  // none is defined for this era over HTTP
+      co_await send_accepted(sock, keep);
+      co_return;
+    }
+    auto header = [&](std::string_view name) -> std::optional<std::string> {
+      auto it = req.find(beast::string_view(name.data(), name.size()));
+      if (it == req.end()) return std::nullopt;
+      return std::string(util::trim(sv(it->value())));
+    };
+    gateway::modern::Headers h{header("MCP-Protocol-Version"), header("Mcp-Method"), header("Mcp-Name")};
+    if (auto r = gateway::modern::check(h, m)) {
+      co_await refuse(m.id, *r);
+      co_return;
+    }
+    codec::Id client_id = m.id;
+    std::string method = m.method;
+    std::string progress_token;  // the client's, as JSON
+    simdjson::dom::element token;
+    if (m.root.at_pointer("/params/_meta/progressToken").get(token) == simdjson::SUCCESS)
+      progress_token = simdjson::minify(token);
+    std::string gid = fmt::format("mcp-warden-{}", ++next_modern);
+    std::string line = gateway::replace_at(m.root, {"id"}, json_quote(gid));
+    std::string gtoken = "mcp-warden-p" + std::to_string(next_modern);
+    if (!progress_token.empty()) {
+      simdjson::dom::element again;
+      if (parser.parse(line).get(again) == simdjson::SUCCESS)
+        line = gateway::replace_at(again, {"params", "_meta", "progressToken"}, json_quote(gtoken));
+    }
+    auto s = co_await shared_session(sock, agent, keep);
+    if (!s) co_return;
+    s->last_active = std::chrono::steady_clock::now();
+    simdjson::dom::element init, caps;
+    if (parser.parse(s->init_result).get(init) != simdjson::SUCCESS) init = {};
+    if (method == "server/discover") {
+      co_await send_json(sock, http::status::ok,
+                         fmt::format(R"({{"jsonrpc":"2.0","id":{},"result":{}}})", client_id.to_json(),
+                                     gateway::modern::discover_result(init)),
+                         keep);
+      co_return;
+    }
+    if (init.is_object() && init["capabilities"].get(caps) == simdjson::SUCCESS &&
+        !gateway::modern::served(method, caps)) {
+      co_await refuse(client_id, {404, codec::k_method_not_found,
+                                  fmt::format("mcp-warden: {} is not served: the upstream has no such capability", method), {}});
+      co_return;
+    }
+    std::string accept = util::to_lower(sv(req[http::field::accept]));
+    auto w = std::make_shared<Waiter>(io.get_executor());
+    w->sse = !progress_token.empty() && accept.find("text/event-stream") != std::string::npos;
+    std::string server_info = s->server_info;
+    w->rewrite = [this, client_id, method, progress_token, gtoken, server_info](std::string& msg) {
+      simdjson::dom::element root;
+      if (parser.parse(msg).get(root) != simdjson::SUCCESS) return;
+      if (root["method"].error() == simdjson::SUCCESS) {  // progress: the client's token back
+        msg = gateway::replace_at(root, {"params", "progressToken"}, progress_token);
+        return;
+      }
+      msg = gateway::modern::complete_response(gateway::replace_at(root, {"id"}, client_id.to_json()), method,
+                                               server_info, parser);
+    };
+    std::string key = codec::Id{codec::Id::Type::string, 0, gid}.key();
+    w->awaiting.insert(key);
+    s->by_id[key] = w;
+    if (!progress_token.empty()) s->progress[gtoken] = w;
+    feed_client(s, line);
+    if (w->sse) {
+      co_await stream_sse(sock, w, s, true, keep);
+    } else {
+      auto deadline = std::chrono::steady_clock::now() + post_deadline(*s);
+      while (!w->awaiting.empty() && !s->dead && std::chrono::steady_clock::now() < deadline) {
+        w->wake.expires_after(std::chrono::milliseconds(250));
+        boost::system::error_code ec;
+        co_await w->wake.async_wait(asio::redirect_error(use_awaitable, ec));
+      }
+      // Only the response counts here; a progress notification without SSE was not asked for.
+      std::string body;
+      for (auto& msg : w->messages)
+        if (msg.find(R"("method")") == std::string::npos || body.empty()) body = msg;
+      if (!w->awaiting.empty()) {
+        s->by_id.erase(key);
+        body = codec::make_error_response(client_id, codec::k_upstream_timeout,
+                                          fmt::format("mcp-warden: the upstream did not answer within {} ms",
+                                                      post_deadline(*s).count()));
+      }
+      co_await send_json(sock, http::status::ok, std::move(body), keep);
+    }
+    w->closed = true;
+    s->progress.erase(gtoken);
   }
 
   // One client connection, plain TCP or TLS; `peer` is its verified client certificate, if any.
@@ -1044,6 +1349,17 @@ struct HttpGateway::Impl {
         continue;
       }
       std::string version(sv(req["MCP-Protocol-Version"]));
+      if (req.method() == http::verb::post &&
+          gateway::modern::is_modern(util::trim(version), !sv(req["Mcp-Session-Id"]).empty(), req.body())) {
+        auto t0 = std::chrono::steady_clock::now();
+        if (util::to_lower(sv(req[http::field::content_type])).find("application/json") == std::string::npos)
+          co_await send_error(sock, http::status::unsupported_media_type, "POST bodies must be application/json", keep);
+        else
+          co_await handle_modern(sock, req, keep, agent);
+        observe_latency(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+        if (!keep) co_return;
+        continue;
+      }
       if (!version.empty() && std::find(std::begin(k_supported_versions), std::end(k_supported_versions), version) ==
                                   std::end(k_supported_versions)) {
         co_await send_error(sock, http::status::bad_request,
@@ -1139,12 +1455,15 @@ struct HttpGateway::Impl {
     ++latency_n;
   }
 
+  static int pid_of(const Leg& l) { return l.upstream ? l.upstream->child().pid() : 0; }
+
   void quarantine_session(const std::shared_ptr<GwSession>& s, const std::string& reason) {
     if (s->tripped()) return;
     for (auto& l : s->legs) {
       l->breaker->trip(reason, 0);
       l->processor->lifecycle("quarantine", fmt::format(R"({{"reason":{},"by":"admin"}})", json_quote(reason)));
       if (l->upstream) l->upstream->child().kill();
+      else if (l->remote && !l->dead) close_leg(s, *l, "was quarantined");
     }
     std::lock_guard lock(stats_mu);
     ++stats.quarantines;
@@ -1162,10 +1481,10 @@ struct HttpGateway::Impl {
     std::vector<const policy::ServerPolicy*> servers;
     for (const auto* old : opts.servers) {
       const policy::ServerPolicy* server = fresh->find_server(old->name);
-      if (!server || server->command.empty()) {
+      if (!server || (server->command.empty() && server->url.empty())) {
         std::lock_guard lock(stats_mu);
         ++stats.reload_failures;
-        return Error{2, fmt::format("{} has no server entry '{}' with a command (the previous policy stays in force)",
+        return Error{2, fmt::format("{} has no server entry '{}' with a command or url (the previous policy stays in force)",
                                     opts.policy_path, old->name)};
       }
       servers.push_back(server);
@@ -1272,12 +1591,12 @@ struct HttpGateway::Impl {
           std::string servers;
           for (const auto& l : s->legs)
             servers += fmt::format(R"({}{{"server":{},"pid":{},"quarantined":{},"upstream":"{}"}})",
-                                   servers.empty() ? "" : ",", json_quote(l->server->name), l->upstream->child().pid(),
+                                   servers.empty() ? "" : ",", json_quote(l->server->name), pid_of(*l),
                                    l->breaker->tripped() ? "true" : "false", l->dead ? "down" : "up");
           const Leg& l0 = *s->legs[0];
           body += fmt::format(R"({}{{"id":"{}","agent":{},"server":{},"pid":{},"quarantined":{},"upstream":"{}","servers":[{}]}})",
                               first ? "" : ",", id, json_quote(s->agent), json_quote(l0.server->name),
-                              l0.upstream->child().pid(), s->tripped() ? "true" : "false", s->dead ? "down" : "up",
+                              pid_of(l0), s->tripped() ? "true" : "false", s->dead ? "down" : "up",
                               servers);
           first = false;
         }

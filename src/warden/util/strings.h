@@ -16,4 +16,11 @@ inline std::string to_lower(std::string_view s) {
   return out;
 }
 
+// Without leading and trailing spaces and tabs (HTTP optional whitespace, RFC 9110 section 5.5).
+inline std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
 }  // namespace warden::util

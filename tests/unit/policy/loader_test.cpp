@@ -466,8 +466,6 @@ agents:
   // NOLINTBEGIN(bugprone-suspicious-missing-comma)
   EXPECT_EQ(p->not_enforced(),
             (std::vector<std::string>{
-                "servers.remote.url: parsed, not yet enforced (remote upstreams arrive with the "
-                "HTTP gateway)",
                 "gateway: used by `mcp-warden gateway` only; `run` ignores it",
                 "agents: used by `mcp-warden gateway` only; `run` ignores it"}));
   // NOLINTEND(bugprone-suspicious-missing-comma)
