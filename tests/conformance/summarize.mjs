@@ -1,4 +1,5 @@
-// Reads the conformance suite's result folders (one checks.json per scenario, written with -o DIR)
+// Reads the conformance suite's result folders (one checks.json per scenario, written with -o DIR;
+// server mode names them server-SCENARIO-TIME, client mode SCENARIO-TIME)
 // and prints one line per scenario with every failed check and warning, then a closing count.
 // Usage: node summarize.mjs LABEL ACTIVE_DIR [PENDING_DIR]   (exit 1 if an active scenario failed)
 import fs from 'node:fs';
@@ -9,7 +10,7 @@ const [label, activeDir, pendingDir] = process.argv.slice(2);
 function load(dir) {
   if (!dir || !fs.existsSync(dir)) return [];
   return fs.readdirSync(dir).sort().flatMap((d) => {
-    const m = /^server-(.+)-\d{4}-\d\d-\d\dT[\d-]+Z$/.exec(d);
+    const m = /^(?:server-)?(.+)-\d{4}-\d\d-\d\dT[\d-]+Z$/.exec(d);  // client mode: no prefix
     const f = path.join(dir, d, 'checks.json');
     if (!m || !fs.existsSync(f)) return [];
     return [{ scenario: m[1], checks: JSON.parse(fs.readFileSync(f, 'utf8')) }];
