@@ -96,29 +96,38 @@ if want direct; then
   stop_servers
 fi
 
-if want remote; then
-  direct_url="$(cd "$here" && start_server remote-upstream "$NODE" "$here/direct-wrapper.mjs")" || exit 2
-  cat >"$work/remote.yaml" <<YAML
+# Writes a policy whose one server entry is "$2" (YAML lines), starts the gateway on it, runs the
+# suite as "$1", stops everything and verifies the gateway's audit log ($work/$1-audit.jsonl).
+gateway_suite() {
+  local label="$1" upstream="$2" url
+  cat >"$work/$label.yaml" <<YAML
 version: 1
-audit: {path: $work/remote-audit.jsonl}
+audit: {path: $work/$label-audit.jsonl}
 servers:
   conformance:
-    url: $direct_url
+$upstream
     tools: {"*": {action: allow}}
     prompts: {"*": {action: allow}}
     resources: {"*": {action: allow}}
 YAML
   mkdir -p "$work/state"
-  url="$(start_server remote-gateway "$WARDEN_BIN" gateway --config "$work/remote.yaml" --listen 127.0.0.1:0 \
+  url="$(start_server "$label-gateway" "$WARDEN_BIN" gateway --config "$work/$label.yaml" --listen 127.0.0.1:0 \
     --state-dir "$work/state")" || exit 2
-  echo "conformance: remote (gateway at $url -> url: $direct_url -> fixture)"
-  if ! run_suite remote "$url"; then
+  echo "conformance: $label: gateway ($WARDEN_BIN) at $url"
+  if ! run_suite "$label" "$url"; then
     status=1
-    echo "conformance: last lines of the gateway's stderr:"; tail -n 20 "$work/remote-gateway.stderr" | sed 's/^/    /'
+    echo "conformance: last lines of the gateway's stderr:"; tail -n 20 "$work/$label-gateway.stderr" | sed 's/^/    /'
   fi
   stop_servers
-  "$WARDEN_BIN" audit verify "$work/remote-audit.jsonl" >"$work/remote-verify.log" 2>&1 ||
-    { status=1; echo "conformance: audit verify (remote) failed:"; sed 's/^/    /' "$work/remote-verify.log"; }
+  if ! "$WARDEN_BIN" audit verify "$work/$label-audit.jsonl" >"$work/$label-verify.log" 2>&1; then
+    status=1; echo "conformance: audit verify ($label) failed:"; sed 's/^/    /' "$work/$label-verify.log"
+  fi
+}
+
+if want remote; then
+  direct_url="$(cd "$here" && start_server remote-upstream "$NODE" "$here/direct-wrapper.mjs")" || exit 2
+  echo "conformance: remote: the gateway's upstream is url: $direct_url (SDK transport -> fixture)"
+  gateway_suite remote "    url: $direct_url"
 fi
 
 if want client; then
@@ -134,32 +143,12 @@ fi
 
 if want gateway; then
   nodepkg="$(cd "$(dirname "$NODE")/.." && pwd)"
-  cat >"$work/policy.yaml" <<YAML
-version: 1
-audit: {path: $work/audit.jsonl}
-servers:
-  conformance:
-    command: ["$NODE", "$here/fixture-server.mjs"]
-    sandbox: {fs: {read: ["$here", "$nodepkg"], write: []}}
-    tools: {"*": {action: allow}}
-    prompts: {"*": {action: allow}}
-    resources: {"*": {action: allow}}
-YAML
-  mkdir -p "$work/state"
-  url="$(start_server gateway "$WARDEN_BIN" gateway --config "$work/policy.yaml" --listen 127.0.0.1:0 \
-    --state-dir "$work/state")" || exit 2
-  echo "conformance: gateway ($WARDEN_BIN) at $url"
-  if ! run_suite gateway "$url"; then
-    status=1
-    echo "conformance: last lines of the gateway's stderr:"; tail -n 20 "$work/gateway.stderr" | sed 's/^/    /'
-  fi
   # After the gateway stops: its audit log verifies and every session it started was stopped.
-  stop_servers
-  if ! "$WARDEN_BIN" audit verify "$work/audit.jsonl" >"$work/verify.log" 2>&1; then
-    status=1; echo "conformance: audit verify failed:"; sed 's/^/    /' "$work/verify.log"
-  fi
-  starts=$(grep -c '"kind":"lifecycle","direction":"c2s","method":"start"' "$work/audit.jsonl" || true)
-  stops=$(grep -c '"kind":"lifecycle","direction":"c2s","method":"stop"' "$work/audit.jsonl" || true)
+  gateway_suite gateway "    command: [\"$NODE\", \"$here/fixture-server.mjs\"]
+    sandbox: {fs: {read: [\"$here\", \"$nodepkg\"], write: []}}"
+  audit="$work/gateway-audit.jsonl"
+  starts=$(grep -c '"kind":"lifecycle","direction":"c2s","method":"start"' "$audit" || true)
+  stops=$(grep -c '"kind":"lifecycle","direction":"c2s","method":"stop"' "$audit" || true)
   echo "conformance: gateway audit log: $starts sessions started, $stops stopped"
   [ "$starts" = "$stops" ] || status=1
 fi
