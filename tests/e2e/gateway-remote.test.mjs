@@ -12,6 +12,7 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { Client as ClientV2, StreamableHTTPClientTransport as TransportV2 } from '@modelcontextprotocol/client';
 import { NODE, EVERYTHING, fixture, tempDir, writePolicy, readAudit, startGateway, yamlArgv, stopGateway } from './lib.mjs';
 
 const AGENT_KEY = 'agent-key-e2e-remote-0123456789';
@@ -142,7 +143,31 @@ test('a 2026-07-28 client is served without a session, checked against its heade
   const ping = await modern('ping');
   assert.equal(ping.status, 404);
   assert.equal(ping.json.error.code, -32601);
+  // Removed methods are 404 even with params that would not pass; bad params are 400; refusals
+  // in a row leave the gateway serving (GCC 12 once miscompiled these co_await paths).
+  for (let i = 0; i < 3; i++) {
+    const sub = await modern('resources/subscribe');
+    assert.equal(sub.status, 404);
+    const noName = await modern('tools/call', {}, { name: 'x' });
+    assert.equal(noName.status, 400);
+    assert.equal(noName.json.error.code, -32602);
+  }
   // No credential, no service, in this era too.
   const anon = await modern('tools/list', {}, { token: 'wrong-key' });
   assert.equal(anon.status, 401);
+});
+
+test('the official SDK v2 client pinned to 2026-07-28 works through the gateway', async () => {
+  const client = new ClientV2({ name: 'e2e-v2-http', version: '1' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } });
+  await client.connect(new TransportV2(url, { requestInit: { headers: { Authorization: `Bearer ${AGENT_KEY}` } } }));
+  try {
+    assert.equal(client.getNegotiatedProtocolVersion(), '2026-07-28');
+    const names = (await client.listTools()).tools.map((t) => t.name);
+    assert.ok(names.includes('remote__whoami'), names.join(' '));
+    const r = await client.callTool({ name: 'everything__echo', arguments: { message: 'v2' } });
+    assert.equal(r.content[0].text, 'Echo: v2');
+    await assert.rejects(client.callTool({ name: 'remote__send_mail', arguments: { to: 'x@evil.test' } }));
+  } finally {
+    await client.close();
+  }
 });

@@ -108,13 +108,17 @@ std::optional<Refusal> check(const Headers& h, const codec::Message& m) {
     if (!body || *decoded != *body)
       return mismatch(fmt::format("Mcp-Name header does not match params.{} of the body", field));
   }
-  static constexpr std::string_view k_methods[] = {
-      "server/discover", "tools/list",    "tools/call", "prompts/list", "prompts/get", "resources/list",
-      "resources/templates/list", "resources/read", "completion/complete"};
-  if (std::find(std::begin(k_methods), std::end(k_methods), m.method) == std::end(k_methods))
+  if (!known_method(m.method))
     return Refusal{404, codec::k_method_not_found,
                    fmt::format("mcp-warden: method '{}' is not served in protocol {}", m.method, k_version), {}};
   return std::nullopt;
+}
+
+bool known_method(std::string_view method) {
+  static constexpr std::string_view k_methods[] = {
+      "server/discover", "tools/list",    "tools/call", "prompts/list", "prompts/get", "resources/list",
+      "resources/templates/list", "resources/read", "completion/complete"};
+  return std::find(std::begin(k_methods), std::end(k_methods), method) != std::end(k_methods);
 }
 
 std::string client_capabilities(const codec::Message& m) {

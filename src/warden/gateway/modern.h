@@ -50,6 +50,10 @@ struct Refusal {
 // (404, -32601). nullopt: serve it.
 std::optional<Refusal> check(const Headers& headers, const codec::Message& m);
 
+// One of the methods a 2026-07-28 client may call here (server/discover, the tools, prompts and
+// resources methods, completion/complete).
+bool known_method(std::string_view method);
+
 // The client's declared capabilities (`_meta` clientCapabilities) as compact JSON, "{}" if none.
 std::string client_capabilities(const codec::Message& m);
 

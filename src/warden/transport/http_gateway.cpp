@@ -1167,12 +1167,27 @@ struct HttpGateway::Impl {
     limits.max_message_bytes = opts.max_body_bytes;
     codec::Decoder decoder(limits);
     auto decoded = decoder.decode(req.body(), false);
+    // (Refusals are named before co_await: GCC 12 mishandles aggregate temporaries there.)
     if (!decoded) {
-      co_await refuse(decoder.failed_id(), {400, decoded.error().code, "mcp-warden: " + decoded.error().message, {}});
+      // A method this era does not have is a 404 even when its params would not pass either.
+      simdjson::dom::element root;
+      std::string_view method;
+      if (parser.parse(req.body()).get(root) == simdjson::SUCCESS && root.is_object() &&
+          root["method"].get_string().get(method) == simdjson::SUCCESS && !gateway::modern::known_method(method)) {
+        gateway::modern::Refusal r{404, codec::k_method_not_found,
+                                   fmt::format("mcp-warden: method '{}' is not served in protocol {}", method,
+                                               gateway::modern::k_version),
+                                   {}};
+        co_await refuse(decoder.failed_id(), r);
+        co_return;
+      }
+      gateway::modern::Refusal r{400, decoded.error().code, "mcp-warden: " + decoded.error().message, {}};
+      co_await refuse(decoder.failed_id(), r);
       co_return;
     }
     if (decoded->is_batch || decoded->messages.size() != 1) {
-      co_await refuse(null_id, {400, codec::k_invalid_request, "mcp-warden: one message per POST in protocol 2026-07-28", {}});
+      gateway::modern::Refusal r{400, codec::k_invalid_request, "mcp-warden: one message per POST in protocol 2026-07-28", {}};
+      co_await refuse(null_id, r);
       co_return;
     }
     const codec::Message& m = decoded->messages[0];
@@ -1218,8 +1233,9 @@ struct HttpGateway::Impl {
     }
     if (init.is_object() && init["capabilities"].get(caps) == simdjson::SUCCESS &&
         !gateway::modern::served(method, caps)) {
-      co_await refuse(client_id, {404, codec::k_method_not_found,
-                                  fmt::format("mcp-warden: {} is not served: the upstream has no such capability", method), {}});
+      gateway::modern::Refusal r{404, codec::k_method_not_found,
+                                 fmt::format("mcp-warden: {} is not served: the upstream has no such capability", method), {}};
+      co_await refuse(client_id, r);
       co_return;
     }
     std::string accept = util::to_lower(sv(req[http::field::accept]));
