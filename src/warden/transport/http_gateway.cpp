@@ -169,6 +169,7 @@ struct GwSession {
   // 2026-07-28 (sessionless) clients of one agent share one session the gateway initialized.
   bool modern = false;
   bool ready = false;           // the gateway's own initialize was answered
+  bool upstream_modern = false; // the upstream speaks 2026-07-28 itself: requests pass through
   std::string init_error;       // why it failed, if it did
   std::string init_result;      // the upstream's initialize result (JSON)
   std::string server_info;      // its serverInfo (JSON)
@@ -1088,15 +1089,14 @@ struct HttpGateway::Impl {
     }
   }
 
-  // The gateway's own initialize on a new shared session (as a 2025-11-25 client without
-  // sampling, elicitation or roots), then notifications/initialized.
-  awaitable<void> initialize_shared(std::shared_ptr<GwSession> s) {
+  // Feeds the gateway's own request `line` (id `id`) into a session and waits for its answer
+  // ("" if none came).
+  awaitable<std::string> ask(std::shared_ptr<GwSession> s, const std::string& id, const std::string& line) {
     auto w = std::make_shared<Waiter>(io.get_executor());
-    std::string key = codec::Id{codec::Id::Type::string, 0, "mcp-warden-init"}.key();
+    std::string key = codec::Id{codec::Id::Type::string, 0, id}.key();
     w->awaiting.insert(key);
     s->by_id[key] = w;
-    feed_client(s, fmt::format(R"({{"jsonrpc":"2.0","id":"mcp-warden-init","method":"initialize","params":{{"protocolVersion":"2025-11-25","capabilities":{{}},"clientInfo":{{"name":"mcp-warden-gateway","version":"{}"}}}}}})",
-                               WARDEN_VERSION));
+    feed_client(s, line);
     auto deadline = std::chrono::steady_clock::now() + post_deadline(*s);
     while (w->messages.empty() && !s->dead && std::chrono::steady_clock::now() < deadline) {
       w->wake.expires_after(std::chrono::milliseconds(250));
@@ -1104,12 +1104,48 @@ struct HttpGateway::Impl {
       co_await w->wake.async_wait(asio::redirect_error(use_awaitable, ec));
     }
     s->by_id.erase(key);
+    co_return w->messages.empty() ? std::string() : w->messages.front();
+  }
+
+  // A new shared session's upstream: a 2026-07-28 server (it answers server/discover with that
+  // version) is spoken to in its own era, its results and multi-round (input_required) exchanges
+  // passed through; any other gets the gateway's own initialize as a 2025-11-25 client without
+  // sampling, elicitation or roots, then notifications/initialized.
+  awaitable<void> initialize_shared(std::shared_ptr<GwSession> s) {
     simdjson::dom::element root, result, info;
-    if (w->messages.empty()) {
+    if (!s->aggregator) {
+      std::string answer = co_await ask(
+          s, "mcp-warden-discover",
+          fmt::format(R"({{"jsonrpc":"2.0","id":"mcp-warden-discover","method":"server/discover","params":{{"_meta":{{"io.modelcontextprotocol/protocolVersion":"{}","io.modelcontextprotocol/clientCapabilities":{{}}}}}}}})",
+                      gateway::modern::k_version));
+      simdjson::dom::array versions;
+      if (!answer.empty() && parser.parse(answer).get(root) == simdjson::SUCCESS &&
+          root["result"].get(result) == simdjson::SUCCESS &&
+          result["supportedVersions"].get_array().get(versions) == simdjson::SUCCESS)
+        for (auto v : versions)
+          if (v.is_string() && std::string_view(v.get_string().value_unsafe()) == gateway::modern::k_version) {
+            s->upstream_modern = true;
+            s->init_result = simdjson::minify(result);
+            if (result.at_pointer("/_meta/io.modelcontextprotocol~1serverInfo").get(info) == simdjson::SUCCESS)
+              s->server_info = simdjson::minify(info);
+            s->ready = true;
+            co_return;
+          }
+      if (s->dead) {
+        s->init_error = "the upstream ended when asked server/discover";
+        s->ready = true;
+        co_return;
+      }
+    }
+    std::string answer = co_await ask(
+        s, "mcp-warden-init",
+        fmt::format(R"({{"jsonrpc":"2.0","id":"mcp-warden-init","method":"initialize","params":{{"protocolVersion":"2025-11-25","capabilities":{{}},"clientInfo":{{"name":"mcp-warden-gateway","version":"{}"}}}}}})",
+                    WARDEN_VERSION));
+    if (answer.empty()) {
       s->init_error = s->dead ? "the upstream ended during initialize" : "the upstream did not answer initialize";
-    } else if (parser.parse(w->messages.front()).get(root) != simdjson::SUCCESS ||
-               root["result"].get(result) != simdjson::SUCCESS || !result.is_object()) {
-      s->init_error = "the upstream refused initialize: " + gateway::safe_excerpt(w->messages.front(), 300);
+    } else if (parser.parse(answer).get(root) != simdjson::SUCCESS || root["result"].get(result) != simdjson::SUCCESS ||
+               !result.is_object()) {
+      s->init_error = "the upstream refused initialize: " + gateway::safe_excerpt(answer, 300);
     } else {
       s->init_result = simdjson::minify(result);
       if (result["serverInfo"].get(info) == simdjson::SUCCESS) s->server_info = simdjson::minify(info);
@@ -1224,7 +1260,7 @@ struct HttpGateway::Impl {
     s->last_active = std::chrono::steady_clock::now();
     simdjson::dom::element init, caps;
     if (parser.parse(s->init_result).get(init) != simdjson::SUCCESS) init = {};
-    if (method == "server/discover") {
+    if (method == "server/discover" && !s->upstream_modern) {
       co_await send_json(sock, http::status::ok,
                          fmt::format(R"({{"jsonrpc":"2.0","id":{},"result":{}}})", client_id.to_json(),
                                      gateway::modern::discover_result(init)),
