@@ -30,8 +30,6 @@ const { default: z } = await load('zod/index.js').then((m) => ({ default: m.z ??
 const {
   McpServer,
   ResourceTemplate,
-  ResourceNotFoundError,
-  MissingRequiredClientCapabilityError,
   ProtocolError,
   completable,
   createRequestStateCodec,
@@ -99,7 +97,9 @@ const accepted = (ctx, key, field) => {
   return field === undefined ? v.content : v.content[field];
 };
 const samplingText = (v) => (v?.content?.type === 'text' ? v.content.text : undefined);
-const clientCaps = (ctx) => ctx.mcpReq._meta?.[CAPS_KEY] ?? ctx.mcpReq.envelope?.clientCapabilities ?? {};
+// Modern: the per-request envelope; legacy: what the client declared in initialize.
+const clientCaps = (ctx, server) =>
+  (ctx.mcpReq.envelope ? ctx.mcpReq.envelope[CAPS_KEY] : server.server.getClientCapabilities?.()) ?? {};
 // The verified requestState payload (the SDK verified the HMAC before the handler ran), or undefined.
 async function verifiedState(ctx) {
   const s = await ctx.mcpReq.requestState();
@@ -175,7 +175,18 @@ export function createFixtureServer({ onListChanged } = {}) {
       $schema: 'https://json-schema.org/draft/2020-12/schema',
       type: 'object',
       $defs: { address: { $anchor: 'addressDef', type: 'object', properties: { street: { type: 'string' }, city: { type: 'string' } } } },
-      properties: { name: { type: 'string' }, address: { $ref: '#/$defs/address' } },
+      properties: {
+        name: { type: 'string' },
+        address: { $ref: '#/$defs/address' },
+        contactMethod: { type: 'string', enum: ['phone', 'email'] },
+        phone: { type: 'string' },
+        email: { type: 'string' },
+      },
+      // SEP-2106: composition and conditional keywords must survive tools/list.
+      allOf: [{ anyOf: [{ required: ['phone'] }, { required: ['email'] }] }],
+      if: { properties: { contactMethod: { const: 'phone' } }, required: ['contactMethod'] },
+      then: { required: ['phone'] },
+      else: { required: ['email'] },
       additionalProperties: false,
     }),
   }, async (args) => ({ content: [text(`Received: ${JSON.stringify(args)}`)] }));
@@ -243,10 +254,12 @@ export function createFixtureServer({ onListChanged } = {}) {
 
   // ---- 2026-07-28 diagnostic tools (server-stateless)
   tool('test_missing_capability', 'Needs the client sampling capability (MissingRequiredClientCapabilityError without it)', noArgs((ctx) => {
-    if (!clientCaps(ctx).sampling) {
-      throw new MissingRequiredClientCapabilityError({ requiredCapabilities: { sampling: {} } }, 'This tool requires the client sampling capability');
-    }
-    return { content: [text('Success: the client declared sampling')] };
+    // A handler's throw becomes an isError tool result; an input request for an undeclared
+    // capability is what the SDK answers with MissingRequiredClientCapabilityError (-32021,
+    // data.requiredCapabilities {sampling: {}}; HTTP 400).
+    const r = answer(ctx, 'probe');
+    if (r) return { content: [text(`Success: ${samplingText(r) ?? 'sampled'}`)] };
+    return inputRequired({ inputRequests: { probe: sampling('Say OK', 10) } });
   }));
   tool('test_streaming_elicitation', 'Streams progress (with a progressToken) and asks for input as an input_required result, never a server request', noArgs(async (ctx) => {
     const token = ctx.mcpReq._meta?.progressToken;
@@ -255,11 +268,12 @@ export function createFixtureServer({ onListChanged } = {}) {
     }
     const r = accepted(ctx, 'confirm');
     if (r) return { content: [text('Streaming complete')] };
-    if (!clientCaps(ctx).elicitation) return { content: [text('Streaming complete (no elicitation capability declared)')] };
+    if (!clientCaps(ctx, server).elicitation) return { content: [text('Streaming complete (no elicitation capability declared)')] };
     return inputRequired({ inputRequests: { confirm: elicitation('Continue streaming?', { ok: { type: 'boolean' } }) } });
   }));
   tool('test_logging_tool', 'Logs one info message, only when the request carries a logLevel', noArgs(async (ctx) => {
-    if (ctx.mcpReq._meta?.[LOG_LEVEL_KEY] !== undefined || !ctx.mcpReq.envelope) {
+    // (The SDK also drops notifications/message for a modern request without a logLevel.)
+    if (!ctx.mcpReq.envelope || ctx.mcpReq.envelope[LOG_LEVEL_KEY] !== undefined) {
       await ctx.mcpReq.log('info', 'Diagnostic trace logging activated', 'fixture');
     }
     return { content: [text('Logging evaluated')] };
@@ -365,7 +379,7 @@ export function createFixtureServer({ onListChanged } = {}) {
     });
   }));
   tool('test_input_required_result_capabilities', 'MRTR: asks only for what the client capabilities allow', noArgs(async (ctx) => {
-    const caps = clientCaps(ctx);
+    const caps = clientCaps(ctx, server);
     const got = Object.keys(ctx.mcpReq.inputResponses ?? {}).filter((k) => k === 'elicit_input' || k === 'sample_input');
     if (got.length > 0 && (await verifiedState(ctx))?.kind === 'capabilities-test') {
       return { content: [text(`capabilities-ok: received ${got.join(',')}`)] };
