@@ -16,7 +16,7 @@ const { createMcpHandler } = sdk;
 
 let handler;
 handler = createMcpHandler(
-  () => createFixtureServer({ onListChanged: (kind) => (kind === 'tools' ? handler.notify.toolsChanged() : handler.notify.promptsChanged()) }),
+  (ctx) => createFixtureServer({ era: ctx?.era, onListChanged: (kind) => (kind === 'tools' ? handler.notify.toolsChanged() : handler.notify.promptsChanged()) }),
   { legacy: 'stateless', onerror: (e) => process.env.DIRECT_WRAPPER_DEBUG && console.error('direct-wrapper-2026:', e.message) },
 );
 

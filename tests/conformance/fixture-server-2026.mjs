@@ -111,11 +111,14 @@ const mint = (payload, ctx) => stateCodec.mint(payload, ctx);
 // onListChanged(kind): publishes a tools/prompts list change to open subscriptions/listen streams
 // (HTTP: the handler's bus); by default the instance's own sendToolListChanged/sendPromptListChanged
 // (stdio: serveStdio routes those to the connection's listen streams).
-export function createFixtureServer({ onListChanged } = {}) {
+// era ('modern' | 'legacy', from the SDK's factory context): resources/subscribe and
+// resources/unsubscribe exist only in 2025-era serving (2026-07-28 removed them: -32601 there).
+export function createFixtureServer({ onListChanged, era = 'modern' } = {}) {
+  const legacy = era === 'legacy';
   const server = new McpServer(SERVER_INFO, {
     capabilities: {
       tools: { listChanged: true },
-      resources: { listChanged: true },
+      resources: { listChanged: true, ...(legacy ? { subscribe: true } : {}) },
       prompts: { listChanged: true },
       logging: {},
       completions: {},
@@ -416,6 +419,18 @@ export function createFixtureServer({ onListChanged } = {}) {
     }),
   );
 
+  if (legacy) {
+    const subscriptions = new Set();
+    server.server.setRequestHandler('resources/subscribe', async (req) => {
+      subscriptions.add(req.params.uri);
+      return {};
+    });
+    server.server.setRequestHandler('resources/unsubscribe', async (req) => {
+      subscriptions.delete(req.params.uri);
+      return {};
+    });
+  }
+
   // ---------------------------------------------------------------- prompts
   const COMPLETIONS = { arg1: ['paris', 'park', 'party'], arg2: ['world', 'word', 'work'] };
   const completing = (name, description) =>
@@ -457,7 +472,7 @@ export function createFixtureServer({ onListChanged } = {}) {
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const { serveStdio } = await load('@modelcontextprotocol/server/dist/stdio.mjs');
-  serveStdio(() => createFixtureServer(), {
+  serveStdio((ctx) => createFixtureServer({ era: ctx?.era }), {
     legacy: 'serve',
     onerror: (e) => console.error('fixture-server-2026:', e?.message ?? e),
   });
