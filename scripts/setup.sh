@@ -33,7 +33,7 @@ fi
 # runs on the Node 22 that tests/e2e installs).
 # bench/npm (only with `setup.sh bench`, as `make bench` runs it): supergateway and ferret-scan, the
 # peers the benchmarks measure beside ours; they run on that same Node 22.
-NPM_DIRS=(tests/e2e tests/conformance)
+NPM_DIRS=(tests/e2e tests/conformance tests/conformance-2026)
 if [ "${1:-}" = bench ]; then NPM_DIRS+=(bench/npm); fi
 for dir in "${NPM_DIRS[@]}"; do
   [ -f "$dir/package-lock.json" ] || continue

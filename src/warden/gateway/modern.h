@@ -9,9 +9,13 @@
 // (`resultType`, caching hints, serverInfo in `_meta`, `server/discover`).
 #pragma once
 
+#include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include <simdjson.h>
 
@@ -67,9 +71,26 @@ bool served(std::string_view method, simdjson::dom::element capabilities);
 std::string complete_response(std::string_view line, std::string_view method, std::string_view server_info_json,
                               simdjson::dom::parser& parser);
 
-// The server/discover result from the upstream's initialize result (capabilities without the
-// list_changed and subscribe features this gateway does not carry to sessionless clients).
+// The server/discover result from the upstream's initialize result, or from its own discover
+// result (a 2026-07-28 upstream): capabilities without the list_changed and subscribe features
+// this gateway does not carry to sessionless clients (no subscriptions/listen).
 std::string discover_result(simdjson::dom::element initialize_result);
+
+// Tool arguments a tool's inputSchema marks `"x-mcp-header": "Name"`: the client mirrors their
+// values in `Mcp-Param-Name` headers, which whoever reads the body must check (SEP-2243).
+// tool name -> (header name in lower case, argument name)
+using ParamHeaders = std::map<std::string, std::vector<std::pair<std::string, std::string>>, std::less<>>;
+// Adds the tools of a tools/list result.
+void collect_param_headers(simdjson::dom::element tools_list_result, ParamHeaders& out);
+// A tools/call's Mcp-Param-* headers against its arguments: a value in the body needs its header,
+// equal after base64 decoding (numbers compared as numbers, booleans as true/false); 400 -32020
+// otherwise. `header` looks a request header up by name (any case).
+std::optional<Refusal> check_param_headers(const ParamHeaders& known, const codec::Message& m,
+                                           const std::function<std::optional<std::string>(std::string_view)>& header);
+
+// The HTTP status a 2026-07-28 error response travels with: 400 for the errors this era defines
+// (-32020, -32021, -32022), 404 for -32601, else 200.
+int status_of_error(int code);
 
 // JSON-RPC error response with `data`.
 std::string error_response(const codec::Id& id, const Refusal& r);

@@ -174,6 +174,7 @@ struct GwSession {
   std::string init_result;      // the upstream's initialize result (JSON)
   std::string server_info;      // its serverInfo (JSON)
   std::map<std::string, std::weak_ptr<Waiter>> progress;  // gateway progress token -> its request
+  gateway::modern::ParamHeaders param_headers;  // tools' x-mcp-header arguments, from tools/list
   std::set<std::string> shadow_seen;  // cross-server findings already recorded
   // SSE resumption: every event on a stream gets a session-wide id; the last 1000 are kept.
   uint64_t next_event = 0;
@@ -1128,6 +1129,7 @@ struct HttpGateway::Impl {
             s->init_result = simdjson::minify(result);
             if (result.at_pointer("/_meta/io.modelcontextprotocol~1serverInfo").get(info) == simdjson::SUCCESS)
               s->server_info = simdjson::minify(info);
+            co_await learn_tools(s);
             s->ready = true;
             co_return;
           }
@@ -1150,8 +1152,34 @@ struct HttpGateway::Impl {
       s->init_result = simdjson::minify(result);
       if (result["serverInfo"].get(info) == simdjson::SUCCESS) s->server_info = simdjson::minify(info);
       feed_client(s, R"({"jsonrpc":"2.0","method":"notifications/initialized"})");
+      co_await learn_tools(s);
     }
     s->ready = true;
+  }
+
+  // Which tool arguments are mirrored in Mcp-Param-* headers: the gateway lists the tools itself
+  // (every page) so the check does not depend on what a client listed.
+  awaitable<void> learn_tools(std::shared_ptr<GwSession> s) {
+    simdjson::dom::element caps;
+    if (parser.parse(s->init_result).get(caps) != simdjson::SUCCESS || caps["capabilities"]["tools"].error())
+      co_return;
+    std::string cursor;
+    for (int page = 0; page < 100 && !s->dead; ++page) {
+      std::string params = s->upstream_modern
+                               ? fmt::format(R"("_meta":{{"io.modelcontextprotocol/protocolVersion":"{}","io.modelcontextprotocol/clientCapabilities":{{}}}})",
+                                             gateway::modern::k_version)
+                               : "";
+      if (!cursor.empty()) params += (params.empty() ? "" : ",") + std::string(R"("cursor":)") + cursor;
+      std::string answer = co_await ask(
+          s, "mcp-warden-tools", fmt::format(R"({{"jsonrpc":"2.0","id":"mcp-warden-tools","method":"tools/list","params":{{{}}}}})", params));
+      simdjson::dom::element root, result, next;
+      if (answer.empty() || parser.parse(answer).get(root) != simdjson::SUCCESS ||
+          root["result"].get(result) != simdjson::SUCCESS)
+        co_return;
+      gateway::modern::collect_param_headers(result, s->param_headers);
+      if (result["nextCursor"].get(next) != simdjson::SUCCESS || !next.is_string()) co_return;
+      cursor = simdjson::minify(next);
+    }
   }
 
   // The agent's shared session, opened and initialized on first use; null after answering why
@@ -1258,9 +1286,14 @@ struct HttpGateway::Impl {
     auto s = co_await shared_session(sock, agent, keep);
     if (!s) co_return;
     s->last_active = std::chrono::steady_clock::now();
+    if (method == "tools/call")
+      if (auto r = gateway::modern::check_param_headers(s->param_headers, m, header)) {
+        co_await refuse(client_id, *r);
+        co_return;
+      }
     simdjson::dom::element init, caps;
     if (parser.parse(s->init_result).get(init) != simdjson::SUCCESS) init = {};
-    if (method == "server/discover" && !s->upstream_modern) {
+    if (method == "server/discover") {
       co_await send_json(sock, http::status::ok,
                          fmt::format(R"({{"jsonrpc":"2.0","id":{},"result":{}}})", client_id.to_json(),
                                      gateway::modern::discover_result(init)),
@@ -1278,13 +1311,16 @@ struct HttpGateway::Impl {
     auto w = std::make_shared<Waiter>(io.get_executor());
     w->sse = !progress_token.empty() && accept.find("text/event-stream") != std::string::npos;
     std::string server_info = s->server_info;
-    w->rewrite = [this, client_id, method, progress_token, gtoken, server_info](std::string& msg) {
-      simdjson::dom::element root;
+    w->rewrite = [this, client_id, method, progress_token, gtoken, server_info,
+                  weak = std::weak_ptr<GwSession>(s)](std::string& msg) {
+      simdjson::dom::element root, result;
       if (parser.parse(msg).get(root) != simdjson::SUCCESS) return;
       if (root["method"].error() == simdjson::SUCCESS) {  // progress: the client's token back
         msg = gateway::replace_at(root, {"params", "progressToken"}, progress_token);
         return;
       }
+      if (auto live = weak.lock(); live && method == "tools/list" && root["result"].get(result) == simdjson::SUCCESS)
+        gateway::modern::collect_param_headers(result, live->param_headers);
       msg = gateway::modern::complete_response(gateway::replace_at(root, {"id"}, client_id.to_json()), method,
                                                server_info, parser);
     };
@@ -1312,7 +1348,14 @@ struct HttpGateway::Impl {
                                           fmt::format("mcp-warden: the upstream did not answer within {} ms",
                                                       post_deadline(*s).count()));
       }
-      co_await send_json(sock, http::status::ok, std::move(body), keep);
+      // The errors this era defines travel with their HTTP status (400, or 404 for -32601).
+      simdjson::dom::element root;
+      int64_t code = 0;
+      auto status = http::status::ok;
+      if (parser.parse(body).get(root) == simdjson::SUCCESS &&
+          root.at_pointer("/error/code").get_int64().get(code) == simdjson::SUCCESS)
+        status = static_cast<http::status>(gateway::modern::status_of_error(static_cast<int>(code)));
+      co_await send_json(sock, status, std::move(body), keep);
     }
     w->closed = true;
     s->progress.erase(gtoken);

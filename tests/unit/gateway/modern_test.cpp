@@ -1,5 +1,7 @@
 #include "warden/gateway/modern.h"
 
+#include <map>
+
 #include <gtest/gtest.h>
 
 #include "warden/codec/codec.h"
@@ -84,6 +86,35 @@ TEST_F(ModernCheck, RemovedAndUnknownMethodsAre404) {
   auto r = run(R"({"jsonrpc":"2.0","id":1,"result":{}})", good("x"));
   ASSERT_TRUE(r);
   EXPECT_EQ(r->code, -32600);
+}
+
+TEST_F(ModernCheck, ParamHeadersMirrorAnnotatedArguments) {
+  simdjson::dom::parser p;
+  auto list = p.parse(std::string(
+      R"({"tools":[{"name":"t","inputSchema":{"type":"object","properties":{"region":{"type":"string","x-mcp-header":"Region"},"n":{"type":"number","x-mcp-header":"Count"},"plain":{"type":"string"}}}}]})"));
+  ASSERT_EQ(list.error(), simdjson::SUCCESS);
+  ParamHeaders known;
+  collect_param_headers(list.value(), known);
+  ASSERT_EQ(known.at("t").size(), 2u);
+  auto call = [&](const std::string& args, std::map<std::string, std::string> headers) {
+    auto d = decoder.decode(std::string(R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"t","arguments":)") + args + "," + k_meta + "}}", false);
+    EXPECT_TRUE(d.ok());
+    return check_param_headers(known, d->messages.at(0), [&](std::string_view name) -> std::optional<std::string> {
+      auto it = headers.find(std::string(name));
+      if (it == headers.end()) return std::nullopt;
+      return it->second;
+    });
+  };
+  EXPECT_FALSE(call(R"({"region":"eu","n":42})", {{"mcp-param-region", "eu"}, {"mcp-param-count", "42.0"}}).has_value());
+  EXPECT_FALSE(call(R"({"region":"eu"})", {{"mcp-param-region", "=?base64?ZXU=?="}}).has_value());
+  EXPECT_FALSE(call(R"({"plain":"x"})", {}).has_value());  // nothing mirrored, nothing expected
+  EXPECT_EQ(call(R"({"region":"eu"})", {})->code, k_header_mismatch);  // value in the body, no header
+  EXPECT_EQ(call(R"({"region":"eu"})", {{"mcp-param-region", "us"}})->code, k_header_mismatch);
+  EXPECT_EQ(call(R"({"region":"eu"})", {{"mcp-param-region", "=?base64?ZXU?="}})->code, k_header_mismatch);
+  EXPECT_EQ(call(R"({"n":42})", {{"mcp-param-count", "41"}})->code, k_header_mismatch);
+  EXPECT_EQ(status_of_error(k_missing_client_capability), 400);
+  EXPECT_EQ(status_of_error(-32601), 404);
+  EXPECT_EQ(status_of_error(-32603), 200);
 }
 
 TEST(ModernResults, CompletedForModernClients) {
