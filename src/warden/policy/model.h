@@ -275,6 +275,9 @@ struct GatewayConfig {
   std::string path = "/mcp";
   std::string admin = "127.0.0.1:8081";
   Namespacing namespacing = Namespacing::automatic;
+  // per_session: every session starts its own servers; shared: the sessions of one agent share
+  // one set (the gateway initializes it and multiplexes the sessions onto it).
+  enum class Upstreams { per_session, shared } upstreams = Upstreams::per_session;
   std::optional<TlsConfig> tls;              // absent: plain HTTP
   std::optional<JwtVerifierConfig> auth_jwt; // gateway.auth.jwt: defaults for agents' jwt:
 };

@@ -175,6 +175,18 @@ struct GwSession {
   std::string server_info;      // its serverInfo (JSON)
   std::map<std::string, std::weak_ptr<Waiter>> progress;  // gateway progress token -> its request
   gateway::modern::ParamHeaders param_headers;  // tools' x-mcp-header arguments, from tools/list
+  // gateway.upstreams: shared. A client's session then has no servers of its own: its messages go
+  // to `upstream`, the agent's shared session, under gateway ids; the shared session knows its
+  // `clients` to route server messages to them.
+  std::shared_ptr<GwSession> upstream;
+  struct Mapped {
+    std::string client_id;  // JSON
+    std::string token;      // the gateway progress token standing for the client's, if any
+  };
+  std::map<std::string, Mapped> mapped;  // gateway id key -> the client's id
+  std::map<std::string, std::string> tokens;  // gateway progress token -> the client's (JSON)
+  std::vector<std::weak_ptr<GwSession>> clients;
+  std::string shared_key;  // its key in Impl::shared
   std::set<std::string> shadow_seen;  // cross-server findings already recorded
   // SSE resumption: every event on a stream gets a session-wide id; the last 1000 are kept.
   uint64_t next_event = 0;
@@ -182,6 +194,7 @@ struct GwSession {
   std::deque<SentEvent> history;
   std::map<int, std::weak_ptr<Waiter>> streams;
   bool tripped() const {
+    if (upstream) return upstream->tripped();
     for (const auto& l : legs)
       if (l->breaker->tripped()) return true;
     return false;
@@ -446,9 +459,15 @@ struct HttpGateway::Impl {
     }
     if (!keep_listed) sessions.erase(s->id);
     if (s->modern) {
-      auto it = shared.find(s->agent);
+      auto it = shared.find(s->shared_key);
       if (it != shared.end() && it->second == s) shared.erase(it);
+      for (auto& weak : s->clients)  // the sessions that shared it end with it
+        if (auto c = weak.lock(); c && !c->dead) close_session(c, "lost its shared servers: they " + how);
     }
+    if (s->upstream && !s->upstream->dead)  // a sharing session's calls in flight are cancelled
+      for (const auto& [key, m] : s->mapped)  // gateway ids are strings: key "s" + id
+        feed_client(s->upstream, fmt::format(R"({{"jsonrpc":"2.0","method":"notifications/cancelled","params":{{"requestId":{},"reason":"the client's session ended"}}}})",
+                                             json_quote(key.substr(1))));
     std::lock_guard lock(stats_mu);
     stats.sessions_open = sessions.size();
   }
@@ -464,8 +483,9 @@ struct HttpGateway::Impl {
 
   // Hands a message to a waiter; on SSE streams it gets an event id and is kept for resumption,
   // and a stream whose client reconnected with Last-Event-ID passes it on to the new connection.
-  void deliver(const std::shared_ptr<GwSession>& s, std::shared_ptr<Waiter> w, std::string line) {
-    if (w->rewrite) w->rewrite(line);
+  void deliver(const std::shared_ptr<GwSession>& s, std::shared_ptr<Waiter> w, std::string line,
+               bool rewritten = false) {
+    if (w->rewrite && !rewritten) w->rewrite(line);
     uint64_t id = 0;
     if (w->sse && !s->modern) {  // 2026-07-28 streams are not resumable
       id = ++s->next_event;
@@ -489,8 +509,14 @@ struct HttpGateway::Impl {
         if (it != s->by_id.end()) {
           auto w = it->second;
           s->by_id.erase(it);
-          w->awaiting.erase(*key);
-          deliver(s, w, std::move(line));
+          // A waiter's `awaiting` holds the ids its client sees: a gateway id is mapped back first.
+          if (w->rewrite) {
+            w->rewrite(line);
+            w->awaiting.erase(response_key(parser, line).value_or(*key));
+          } else {
+            w->awaiting.erase(*key);
+          }
+          deliver(s, w, std::move(line), true);
           continue;
         }
       }
@@ -864,7 +890,7 @@ struct HttpGateway::Impl {
   // this is the backstop should one not.
   static std::chrono::milliseconds post_deadline(const GwSession& s) {
     int64_t ms = 0;
-    for (const auto& l : s.legs) ms = std::max(ms, l->timeout_ms);
+    for (const auto& l : (s.upstream ? s.upstream->legs : s.legs)) ms = std::max(ms, l->timeout_ms);
     return std::chrono::milliseconds(ms + 5000);
   }
 
@@ -902,6 +928,7 @@ struct HttpGateway::Impl {
 
   // A client's message (or batch) into the session: its one server's Processor, or the aggregator.
   void feed_client(const std::shared_ptr<GwSession>& s, std::string_view body) {
+    if (s->upstream) return feed_shared(s, body);
     if (s->aggregator) {
       gateway::Aggregator::Out aout;
       s->aggregator->from_client(body, aout);
@@ -911,6 +938,138 @@ struct HttpGateway::Impl {
       s->legs[0]->processor->on_line(core::Direction::c2s, body, false, out);
       route(s, *s->legs[0], out);
     }
+  }
+
+  // ---- gateway.upstreams: shared -------------------------------------------------------------
+
+  // A 2025-era session on the agent's shared servers: answered `initialize` from the shared
+  // session's, its requests forwarded there under gateway ids, its answers to server requests
+  // and its notifications passed on (cancellations with the gateway id).
+  template <class Stream>
+  awaitable<std::shared_ptr<GwSession>> open_sharing(Stream& sock, const policy::AgentConfig* agent, bool keep) {
+    if (auto why = agent_refused(agent)) {
+      co_await send_error(sock, http::status::forbidden, *why, keep);
+      co_return nullptr;
+    }
+    if (kill_switch || sessions.size() >= opts.max_sessions) {
+      co_await send_error(sock, http::status::service_unavailable,
+                          kill_switch ? "the gateway's kill switch is on: no new sessions (admin POST /release)"
+                                      : fmt::format("too many sessions ({}); end some with DELETE", sessions.size()),
+                          keep);
+      co_return nullptr;
+    }
+    auto up = co_await shared_session(sock, agent, keep, true);
+    if (!up) co_return nullptr;
+    auto s = std::make_shared<GwSession>(new_session_id());
+    s->upstream = up;
+    if (agent) s->agent = agent->name;
+    std::erase_if(up->clients, [](const std::weak_ptr<GwSession>& w) { return w.expired(); });
+    up->clients.push_back(s);
+    sessions[s->id] = s;
+    std::lock_guard lock(stats_mu);
+    ++stats.sessions_opened;
+    stats.sessions_open = sessions.size();
+    co_return s;
+  }
+
+  void feed_shared(const std::shared_ptr<GwSession>& s, std::string_view body) {
+    auto up = s->upstream;
+    codec::Limits limits;
+    limits.max_message_bytes = opts.max_body_bytes;
+    codec::Decoder decoder(limits);
+    auto decoded = decoder.decode(body, false);
+    std::vector<std::string> answers;
+    if (!decoded) {
+      answers.push_back(codec::make_error_response(decoder.failed_id(), decoded.error().code,
+                                                   "mcp-warden: " + decoded.error().message));
+      deliver_client(s, answers);
+      return;
+    }
+    up->last_active = std::chrono::steady_clock::now();
+    for (const codec::Message& m : decoded->messages) {
+      if (up->dead) {
+        if (m.kind == codec::Kind::request)
+          answers.push_back(codec::make_error_response(m.id, codec::k_server_exited,
+                                                       "mcp-warden: the shared servers " + up->how_ended));
+        continue;
+      }
+      if (m.kind == codec::Kind::request && m.method == "initialize") {
+        // The shared servers are initialized already: the client gets their answer, in the
+        // protocol version it asked for when this gateway speaks it.
+        simdjson::dom::element init;
+        std::string result = s->upstream->init_result;
+        if (parser.parse(result).get(init) == simdjson::SUCCESS && !m.protocol_version.empty() &&
+            std::find(std::begin(k_supported_versions), std::end(k_supported_versions), m.protocol_version) !=
+                std::end(k_supported_versions))
+          result = gateway::replace_at(init, {"protocolVersion"}, json_quote(m.protocol_version));
+        answers.push_back(fmt::format(R"({{"jsonrpc":"2.0","id":{},"result":{}}})", m.id.to_json(), result));
+        continue;
+      }
+      if (m.kind == codec::Kind::notification && m.method == "notifications/initialized") continue;
+      if (m.kind == codec::Kind::notification && m.method == "notifications/cancelled") {
+        simdjson::dom::element rid;
+        if (m.root.at_pointer("/params/requestId").get(rid) != simdjson::SUCCESS) continue;
+        std::string want = simdjson::minify(rid);
+        for (const auto& [key, mapped] : s->mapped)
+          if (mapped.client_id == want)
+            feed_client(up, gateway::replace_at(m.root, {"params", "requestId"}, json_quote(key.substr(1))));
+        continue;
+      }
+      if (m.kind != codec::Kind::request) {  // answers to server requests, other notifications
+        feed_client(up, m.raw);
+        continue;
+      }
+      std::string gid = fmt::format("mcp-warden-s{}", ++next_modern);
+      std::string gkey = codec::Id{codec::Id::Type::string, 0, gid}.key();
+      std::string line = gateway::replace_at(m.root, {"id"}, json_quote(gid));
+      GwSession::Mapped mapped{m.id.to_json(), {}};
+      simdjson::dom::element token;
+      if (m.root.at_pointer("/params/_meta/progressToken").get(token) == simdjson::SUCCESS) {
+        mapped.token = "mcp-warden-p" + std::to_string(next_modern);
+        s->tokens[mapped.token] = simdjson::minify(token);
+        simdjson::dom::element again;
+        if (parser.parse(line).get(again) == simdjson::SUCCESS)
+          line = gateway::replace_at(again, {"params", "_meta", "progressToken"}, json_quote(mapped.token));
+      }
+      // The POST waiting for this request waits on the shared session, its answer mapped back.
+      auto w = s->by_id.count(m.id.key()) ? s->by_id[m.id.key()] : std::shared_ptr<Waiter>();
+      if (!w) {
+        w = std::make_shared<Waiter>(io.get_executor());  // no POST waits (should not happen)
+        w->closed = true;
+      }
+      s->by_id.erase(m.id.key());
+      if (!w->rewrite) w->rewrite = [this, weak = std::weak_ptr<GwSession>(s)](std::string& msg) { unmap(weak, msg); };
+      up->by_id[gkey] = w;
+      if (!mapped.token.empty()) up->progress[mapped.token] = w;
+      s->mapped[gkey] = std::move(mapped);
+      feed_client(up, line);
+    }
+    if (!answers.empty()) deliver_client(s, answers);
+  }
+
+  // A message from the shared servers on its way to a sharing session: the client's own id and
+  // progress token back in place of the gateway's.
+  void unmap(const std::weak_ptr<GwSession>& weak, std::string& msg) {
+    auto s = weak.lock();
+    simdjson::dom::element root;
+    if (!s || parser.parse(msg).get(root) != simdjson::SUCCESS) return;
+    std::string_view token;
+    if (root["method"].error() == simdjson::SUCCESS) {
+      if (root.at_pointer("/params/progressToken").get_string().get(token) == simdjson::SUCCESS)
+        if (auto it = s->tokens.find(std::string(token)); it != s->tokens.end())
+          msg = gateway::replace_at(root, {"params", "progressToken"}, it->second);
+      return;
+    }
+    auto key = response_key(parser, msg);
+    auto it = key ? s->mapped.find(*key) : s->mapped.end();
+    if (it == s->mapped.end()) return;
+    if (parser.parse(msg).get(root) != simdjson::SUCCESS) return;
+    msg = gateway::replace_at(root, {"id"}, it->second.client_id);
+    if (!it->second.token.empty()) {
+      s->tokens.erase(it->second.token);
+      s->upstream->progress.erase(it->second.token);
+    }
+    s->mapped.erase(it);
   }
 
   // The legacy HTTP+SSE transport (protocol 2024-11-05), for clients that predate Streamable HTTP:
@@ -996,7 +1155,9 @@ struct HttpGateway::Impl {
                             "missing Mcp-Session-Id header (start a session with an initialize request)", keep);
         co_return;
       }
-      s = co_await open_for(sock, agent, keep);
+      // (Not one `?:` with a co_await in each branch: GCC 12 destroys its temporaries twice.)
+      if (opts.share_upstreams) s = co_await open_sharing(sock, agent, keep);
+      else s = co_await open_for(sock, agent, keep);
       if (!s) co_return;
     } else {
       auto it = sessions.find(sid);
@@ -1074,9 +1235,34 @@ struct HttpGateway::Impl {
     std::string_view method;
     if (root["method"].get_string().get(method) != simdjson::SUCCESS) return;
     simdjson::dom::element id;
-    if (root["id"].get(id) == simdjson::SUCCESS) {
+    bool is_request = root["id"].get(id) == simdjson::SUCCESS;
+    if (is_request && !s->clients.empty()) {
+      // A server request on a shared upstream goes to the one client session with a request in
+      // flight (the one whose call it serves); with none or several it cannot be placed.
+      std::shared_ptr<GwSession> target;
+      int busy = 0;
+      for (auto& weak : s->clients)
+        if (auto c = weak.lock(); c && !c->dead && !c->mapped.empty()) {
+          target = c;
+          ++busy;
+        }
+      if (busy == 1) {
+        std::vector<std::string> one{line};
+        deliver_client(target, one);
+        return;
+      }
+    }
+    if (!is_request && method != "notifications/progress" && !s->clients.empty()) {
+      for (auto& weak : s->clients)  // list_changed, log messages, resource updates: to every session
+        if (auto c = weak.lock(); c && !c->dead) {
+          std::vector<std::string> one{line};
+          deliver_client(c, one);
+        }
+      return;
+    }
+    if (is_request) {
       std::string answer = fmt::format(
-          R"({{"jsonrpc":"2.0","id":{},"error":{{"code":{},"message":"mcp-warden: {} is not available: the client uses protocol 2026-07-28 (sessionless) through the gateway"}}}})",
+          R"j({{"jsonrpc":"2.0","id":{},"error":{{"code":{},"message":"mcp-warden: {} has no client to go to (a 2026-07-28 sessionless client, or several sessions sharing this server with calls in flight)"}}}})j",
           simdjson::minify(id), codec::k_method_not_found, method);
       asio::post(io, [this, s, answer = std::move(answer)] { if (!s->dead) feed_client(s, answer); });
       return;
@@ -1110,11 +1296,11 @@ struct HttpGateway::Impl {
 
   // A new shared session's upstream: a 2026-07-28 server (it answers server/discover with that
   // version) is spoken to in its own era, its results and multi-round (input_required) exchanges
-  // passed through; any other gets the gateway's own initialize as a 2025-11-25 client without
-  // sampling, elicitation or roots, then notifications/initialized.
-  awaitable<void> initialize_shared(std::shared_ptr<GwSession> s) {
+  // passed through; any other gets the gateway's own initialize as a 2025-11-25 client (with
+  // sampling, elicitation and roots when 2025-era sessions share it), then notifications/initialized.
+  awaitable<void> initialize_shared(std::shared_ptr<GwSession> s, bool legacy) {
     simdjson::dom::element root, result, info;
-    if (!s->aggregator) {
+    if (!s->aggregator && !legacy) {
       std::string answer = co_await ask(
           s, "mcp-warden-discover",
           fmt::format(R"({{"jsonrpc":"2.0","id":"mcp-warden-discover","method":"server/discover","params":{{"_meta":{{"io.modelcontextprotocol/protocolVersion":"{}","io.modelcontextprotocol/clientCapabilities":{{}}}}}}}})",
@@ -1139,10 +1325,13 @@ struct HttpGateway::Impl {
         co_return;
       }
     }
+    // Sessions sharing it can answer the server's requests (each goes to the session whose call it
+    // serves); a 2026-07-28 client cannot.
+    std::string caps = legacy ? R"({"sampling":{},"elicitation":{},"roots":{"listChanged":true}})" : "{}";
     std::string answer = co_await ask(
         s, "mcp-warden-init",
-        fmt::format(R"({{"jsonrpc":"2.0","id":"mcp-warden-init","method":"initialize","params":{{"protocolVersion":"2025-11-25","capabilities":{{}},"clientInfo":{{"name":"mcp-warden-gateway","version":"{}"}}}}}})",
-                    WARDEN_VERSION));
+        fmt::format(R"({{"jsonrpc":"2.0","id":"mcp-warden-init","method":"initialize","params":{{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{{"name":"mcp-warden-gateway","version":"{}"}}}}}})",
+                    caps, WARDEN_VERSION));
     if (answer.empty()) {
       s->init_error = s->dead ? "the upstream ended during initialize" : "the upstream did not answer initialize";
     } else if (parser.parse(answer).get(root) != simdjson::SUCCESS || root["result"].get(result) != simdjson::SUCCESS ||
@@ -1184,17 +1373,23 @@ struct HttpGateway::Impl {
 
   // The agent's shared session, opened and initialized on first use; null after answering why
   // not.
+  static std::string shared_key(const std::string& agent, bool legacy) { return (legacy ? "2025:" : "2026:") + agent; }
+
+  // `legacy`: the one that 2025-era sessions share (gateway.upstreams: shared), always initialized
+  // as 2025-11-25; 2026-07-28 clients use another.
   template <class Stream>
-  awaitable<std::shared_ptr<GwSession>> shared_session(Stream& sock, const policy::AgentConfig* agent, bool keep) {
-    std::string key = agent ? agent->name : "";
+  awaitable<std::shared_ptr<GwSession>> shared_session(Stream& sock, const policy::AgentConfig* agent, bool keep,
+                                                       bool legacy = false) {
+    std::string key = shared_key(agent ? agent->name : "", legacy);
     auto it = shared.find(key);
     std::shared_ptr<GwSession> s;
     if (it == shared.end() || it->second->dead) {
       s = co_await open_for(sock, agent, keep);
       if (!s) co_return nullptr;
       s->modern = true;
+      s->shared_key = key;
       shared[key] = s;
-      co_await initialize_shared(s);
+      co_await initialize_shared(s, legacy);
     } else {
       s = it->second;
       asio::steady_timer t(io);
@@ -1325,7 +1520,7 @@ struct HttpGateway::Impl {
                                                server_info, parser);
     };
     std::string key = codec::Id{codec::Id::Type::string, 0, gid}.key();
-    w->awaiting.insert(key);
+    w->awaiting.insert(client_id.key());  // the rewrite maps the gateway id back before it counts
     s->by_id[key] = w;
     if (!progress_token.empty()) s->progress[gtoken] = w;
     feed_client(s, line);
@@ -1553,6 +1748,7 @@ struct HttpGateway::Impl {
   static int pid_of(const Leg& l) { return l.upstream ? l.upstream->child().pid() : 0; }
 
   void quarantine_session(const std::shared_ptr<GwSession>& s, const std::string& reason) {
+    if (s->upstream) return quarantine_session(s->upstream, reason);  // its servers are shared
     if (s->tripped()) return;
     for (auto& l : s->legs) {
       l->breaker->trip(reason, 0);
@@ -1684,15 +1880,17 @@ struct HttpGateway::Impl {
         bool first = true;
         for (const auto& [id, s] : sessions) {
           std::string servers;
-          for (const auto& l : s->legs)
+          const GwSession& owner = s->upstream ? *s->upstream : *s;  // a sharing session: the shared ones
+          if (owner.legs.empty()) continue;
+          for (const auto& l : owner.legs)
             servers += fmt::format(R"({}{{"server":{},"pid":{},"quarantined":{},"upstream":"{}"}})",
                                    servers.empty() ? "" : ",", json_quote(l->server->name), pid_of(*l),
                                    l->breaker->tripped() ? "true" : "false", l->dead ? "down" : "up");
-          const Leg& l0 = *s->legs[0];
-          body += fmt::format(R"({}{{"id":"{}","agent":{},"server":{},"pid":{},"quarantined":{},"upstream":"{}","servers":[{}]}})",
+          const Leg& l0 = *owner.legs[0];
+          body += fmt::format(R"({}{{"id":"{}","agent":{},"server":{},"pid":{},"quarantined":{},"upstream":"{}","servers":[{}],"shares":{}}})",
                               first ? "" : ",", id, json_quote(s->agent), json_quote(l0.server->name),
                               pid_of(l0), s->tripped() ? "true" : "false", s->dead ? "down" : "up",
-                              servers);
+                              servers, s->upstream ? json_quote(s->upstream->id) : std::string("null"));
           first = false;
         }
         res = reply(http::status::ok, body + "]");

@@ -44,6 +44,8 @@ struct HttpGatewayOptions {
   // more (or namespacing always) a gateway::Aggregator merges them behind the one endpoint.
   std::vector<const policy::ServerPolicy*> servers;
   policy::Namespacing namespacing = policy::Namespacing::automatic;
+  // gateway.upstreams: shared: the sessions of one agent share one set of servers.
+  bool share_upstreams = false;
   // Shared by every session: the metadata detectors and the definition pins.
   std::shared_ptr<const detect::MetadataScanner> scanner;
   detect::PinStore* pins = nullptr;  // required unless every server's pins are off

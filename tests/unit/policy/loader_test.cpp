@@ -54,7 +54,7 @@ TEST(PolicyLoader, UnknownKeysEverywhere) {
             "upstream_ca");
   EXPECT_EQ(load_error("version: 1\nservers: {x: {}}\ngateway: {listen: '127.0.0.1:1', tsl: on}\n"),
             "p.yaml:3:34: error: unknown key 'tsl' in gateway. Allowed keys: "
-            "listen, path, admin, namespace, tls, auth");
+            "listen, path, admin, namespace, upstreams, tls, auth");
 }
 
 TEST(PolicyLoader, Version) {
@@ -499,6 +499,10 @@ TEST(PolicyLoader, RemoteHeadersTimeoutAndApprovals) {
   EXPECT_EQ(load_error("version: 1\nservers:\n  x:\n    command: [a]\n    headers: {A: b}\n"),
             "p.yaml:3:3: error: servers.x.headers needs url. headers are sent to a remote upstream "
             "(url:); a local command gets env and secrets");
+  auto shared = load_policy_string("version: 1\nservers: {x: {command: [a]}}\ngateway: {upstreams: shared}\n", "p.yaml");
+  EXPECT_EQ(shared->gateway()->upstreams, GatewayConfig::Upstreams::shared);
+  EXPECT_EQ(load_error("version: 1\nservers: {x: {command: [a]}}\ngateway: {upstreams: pooled}\n"),
+            "p.yaml:3:22: error: bad value 'pooled' for gateway.upstreams. Use one of: per_session, shared");
   EXPECT_EQ(load_error("version: 1\nservers:\n  x:\n    command: [a]\n    timeout: soon\n"),
             "p.yaml:5:14: error: servers.x.timeout must be a duration from 0 to 86400s, got "
             "'soon'. Write it as 60s, 5m or 1h");
