@@ -6,7 +6,8 @@ import crypto from 'node:crypto';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { NODE, EVERYTHING, here, tempDir, writePolicy, startGateway, yamlArgv, stopGateway } from './lib.mjs';
+import { NODE, EVERYTHING, WARDEN, here, tempDir, writePolicy, startGateway, yamlArgv, stopGateway } from './lib.mjs';
+import { spawn } from 'node:child_process';
 
 const INSPECTOR = path.join(here, 'node_modules/@modelcontextprotocol/inspector/clients/launcher/build/index.js');
 const KEY = 'inspector-agent-key-0123456789';
@@ -31,8 +32,12 @@ agents:
 after(() => stopGateway(gw));
 
 async function inspector(...args) {
+  return inspectorAt(url, ...args);
+}
+
+async function inspectorAt(at, ...args) {
   try {
-    const { stdout } = await promisify(execFile)(NODE, [INSPECTOR, '--cli', url.href, ...args],
+    const { stdout } = await promisify(execFile)(NODE, [INSPECTOR, '--cli', at.href, ...args],
       { env: { ...process.env, HOME: home }, timeout: 60000 });
     return { ok: true, out: stdout };
   } catch (e) {
@@ -54,4 +59,26 @@ test('the inspector lists and calls tools through the gateway, and needs the key
   // here: refused either way.
   const anonymous = await inspector('--method', 'tools/list');
   assert.match(anonymous.out, /auth_required|401/);
+});
+
+test("the README's example gateway (examples/gateway.yaml) serves both servers", async () => {
+  const repo = path.resolve(here, '../..');
+  const dir = tempDir();
+  const proc = spawn(WARDEN, ['gateway', '--config', 'examples/gateway.yaml', '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0',
+    '--audit', path.join(dir, 'audit.jsonl'), '--state-dir', path.join(dir, 'state')], { cwd: repo, stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  const at = await new Promise((resolve, reject) => {
+    proc.stderr.on('data', (d) => { err += d; const m = /listening on (http:\/\/\S+)/.exec(err); if (m) resolve(new URL(m[1])); });
+    proc.on('exit', (code) => reject(new Error(`gateway exited ${code}: ${err}`)));
+  });
+  try {
+    const list = await inspectorAt(at, '--method', 'tools/list');
+    assert.ok(list.ok, list.out);
+    const names = JSON.parse(list.out).tools.map((t) => t.name);
+    assert.ok(names.includes('everything__echo') && names.includes('files__list_directory'), names.join(' '));
+    const denied = await inspectorAt(at, '--method', 'tools/call', '--tool-name', 'files__write_file', '--tool-arg', 'path=x', 'content=y');
+    assert.match(denied.out, /denied by the policy/);
+  } finally {
+    await stopGateway(proc);
+  }
 });
