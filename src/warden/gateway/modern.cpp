@@ -5,11 +5,16 @@
 #include <cstdlib>
 
 #include <fmt/format.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
 
 #include "warden/codec/codec.h"
 #include "warden/gateway/aggregator.h"
 #include "warden/gateway/auth/base64url.h"
 #include "warden/util/json_writer.h"
+#include "warden/util/sha256.h"
 #include "warden/util/strings.h"
 
 namespace warden::gateway::modern {
@@ -265,6 +270,73 @@ int status_of_error(int code) {
   if (code == k_header_mismatch || code == k_missing_client_capability || code == k_unsupported_version) return 400;
   if (code == codec::k_method_not_found) return 404;
   return 200;
+}
+
+InputRounds::InputRounds() {
+  unsigned char key[32];
+  if (RAND_bytes(key, sizeof key) != 1) std::abort();  // no randomness, no unforgeable state
+  m_key.assign(reinterpret_cast<const char*>(key), sizeof key);
+}
+
+std::string InputRounds::sign(std::string_view id, const Held& h) const {
+  std::string data = fmt::format("{}\n{}\n{}\n{}", id, h.agent, h.method, h.target);
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  HMAC(EVP_sha256(), m_key.data(), static_cast<int>(m_key.size()), reinterpret_cast<const unsigned char*>(data.data()),
+       data.size(), mac, &n);
+  return util::to_hex(mac, n);
+}
+
+std::string InputRounds::hold(Held held) {
+  std::string id = fmt::format("{:x}", ++m_next);
+  std::string state = "mcp-warden." + id + "." + sign(id, held);
+  m_held[id] = std::move(held);
+  return state;
+}
+
+InputRounds::Held* InputRounds::find(std::string_view state, std::string_view agent, std::string_view method,
+                                     std::string_view target) {
+  constexpr std::string_view prefix = "mcp-warden.";
+  if (!state.starts_with(prefix)) return nullptr;
+  std::string_view rest = state.substr(prefix.size());
+  size_t dot = rest.find('.');
+  if (dot == std::string_view::npos) return nullptr;
+  auto it = m_held.find(rest.substr(0, dot));
+  if (it == m_held.end()) return nullptr;
+  std::string want = sign(it->first, it->second);
+  std::string_view got = rest.substr(dot + 1);
+  if (got.size() != want.size() || CRYPTO_memcmp(got.data(), want.data(), want.size()) != 0) return nullptr;
+  const Held& h = it->second;
+  if (h.agent != agent || h.method != method || h.target != target) return nullptr;
+  return &it->second;
+}
+
+void InputRounds::forget(std::string_view state) {
+  constexpr std::string_view prefix = "mcp-warden.";
+  if (!state.starts_with(prefix)) return;
+  std::string_view rest = state.substr(prefix.size());
+  if (auto it = m_held.find(rest.substr(0, rest.find('.'))); it != m_held.end()) m_held.erase(it);
+}
+
+void InputRounds::forget_call(std::string_view call_key) {
+  std::erase_if(m_held, [&](const auto& kv) { return kv.second.call_key == call_key; });
+}
+
+std::string InputRounds::result(const std::vector<Ask>& asks, const std::string& state) {
+  std::string requests = "{";
+  for (const auto& a : asks) {
+    if (requests.size() > 1) requests += ',';
+    requests += quote(a.key) + fmt::format(R"(:{{"method":{},"params":{}}})", quote(a.method), a.params);
+  }
+  return fmt::format(R"({{"resultType":"input_required","inputRequests":{}}},"requestState":{}}})", requests,
+                     quote(state));
+}
+
+const char* InputRounds::capability_for(std::string_view method) {
+  if (method == "elicitation/create") return "elicitation";
+  if (method == "sampling/createMessage") return "sampling";
+  if (method == "roots/list") return "roots";
+  return nullptr;
 }
 
 std::string error_response(const codec::Id& id, const Refusal& r) {

@@ -92,6 +92,44 @@ std::optional<Refusal> check_param_headers(const ParamHeaders& known, const code
 // (-32020, -32021, -32022), 404 for -32601, else 200.
 int status_of_error(int code);
 
+// 2026-07-28 clients of a 2025-era server: what the server asks during a call (sampling,
+// elicitation, roots: requests to the client, which this era has no channel for) becomes an
+// `input_required` result (MRTR); the client's retry with `inputResponses` and the
+// `requestState` is answered to the server and the call goes on. The state is an HMAC-signed
+// handle bound to the agent and the request (method and name), so a client cannot steer another's
+// call or a forged state; rounds expire with the call.
+class InputRounds {
+public:
+  InputRounds();
+  struct Ask {
+    std::string key;        // the inputRequests key the client answers under
+    std::string server_id;  // the server request's id (JSON)
+    std::string method, params;  // its method and params (JSON)
+  };
+  struct Held {
+    std::string call_key;  // the upstream call's gateway id key
+    std::string agent, method, target;
+    std::vector<Ask> asks;
+  };
+  // Holds a call; returns the requestState for it.
+  std::string hold(Held held);
+  // The held call a requestState names, if it verifies and was made for this agent and request;
+  // nullptr otherwise (tampered, expired, another agent's or another request's).
+  Held* find(std::string_view state, std::string_view agent, std::string_view method, std::string_view target);
+  void forget(std::string_view state);
+  void forget_call(std::string_view call_key);  // the call ended: its rounds with it
+  // The result of an input_required round for `asks`.
+  static std::string result(const std::vector<Ask>& asks, const std::string& state);
+  // The client capability a server request needs ("elicitation", "sampling", "roots"), or null.
+  static const char* capability_for(std::string_view method);
+
+private:
+  std::string sign(std::string_view id, const Held& h) const;
+  std::string m_key;  // random, per gateway process
+  uint64_t m_next = 0;
+  std::map<std::string, Held, std::less<>> m_held;  // by state id
+};
+
 // JSON-RPC error response with `data`.
 std::string error_response(const codec::Id& id, const Refusal& r);
 

@@ -175,6 +175,17 @@ struct GwSession {
   std::string server_info;      // its serverInfo (JSON)
   std::map<std::string, std::weak_ptr<Waiter>> progress;  // gateway progress token -> its request
   gateway::modern::ParamHeaders param_headers;  // tools' x-mcp-header arguments, from tools/list
+  // 2026-07-28 calls in flight on a 2025-era upstream, by gateway id key, and the server requests
+  // they raised that wait to become an input_required round.
+  struct ModernCall {
+    std::weak_ptr<Waiter> waiter;
+    std::string capabilities;  // the client's, from the request's _meta
+    std::string method, target;
+  };
+  std::map<std::string, ModernCall> calls;
+  std::map<std::string, std::vector<gateway::modern::InputRounds::Ask>> asking;
+  bool flush_posted = false;
+  gateway::modern::InputRounds rounds;
   // gateway.upstreams: shared. A client's session then has no servers of its own: its messages go
   // to `upstream`, the agent's shared session, under gateway ids; the shared session knows its
   // `clients` to route server messages to them.
@@ -1260,6 +1271,8 @@ struct HttpGateway::Impl {
         }
       return;
     }
+    if (is_request && s->clients.empty() && !s->upstream_modern && ask_modern_client(s, root, method))
+      return;
     if (is_request) {
       std::string answer = fmt::format(
           R"j({{"jsonrpc":"2.0","id":{},"error":{{"code":{},"message":"mcp-warden: {} has no client to go to (a 2026-07-28 sessionless client, or several sessions sharing this server with calls in flight)"}}}})j",
@@ -1273,6 +1286,61 @@ struct HttpGateway::Impl {
       auto it = s->progress.find(std::string(token));
       if (it != s->progress.end())
         if (auto w = it->second.lock(); w && !w->closed) deliver(s, w, line);
+    }
+  }
+
+  // A server request on the shared session of 2026-07-28 clients (a 2025-era server): when exactly
+  // one call that may take input (tools/call, prompts/get, resources/read) is in flight and its
+  // client declared the capability, it waits to become that call's input_required round (sent
+  // once every request of this burst is in); false: it cannot be placed.
+  bool ask_modern_client(const std::shared_ptr<GwSession>& s, simdjson::dom::element root, std::string_view method) {
+    const char* cap = gateway::modern::InputRounds::capability_for(method);
+    std::string call_key;
+    int n = 0;
+    for (const auto& [key, call] : s->calls) {  // a call held for a retry has no open POST: not it
+      auto w = call.waiter.lock();
+      if (w && !w->closed &&
+          (call.method == "tools/call" || call.method == "prompts/get" || call.method == "resources/read")) {
+        call_key = key;
+        ++n;
+      }
+    }
+    if (!cap || n != 1) return false;
+    simdjson::dom::element id, params;
+    if (root["id"].get(id) != simdjson::SUCCESS) return false;
+    std::string id_json = simdjson::minify(id);  // before `root`'s parser parses anything else
+    std::string params_json = root["params"].get(params) == simdjson::SUCCESS ? simdjson::minify(params) : "{}";
+    simdjson::dom::parser own;  // the caller still reads `root`
+    simdjson::dom::element caps;
+    if (own.parse(s->calls[call_key].capabilities).get(caps) != simdjson::SUCCESS || caps[cap].error()) return false;
+    auto& asks = s->asking[call_key];
+    asks.push_back({fmt::format("{}{}", cap, asks.size() + 1), id_json, std::string(method), params_json});
+    if (!s->flush_posted) {
+      s->flush_posted = true;
+      asio::post(io, [this, s] { flush_rounds(s); });
+    }
+    return true;
+  }
+
+  // The server requests gathered for a call go to its client as one input_required round.
+  void flush_rounds(const std::shared_ptr<GwSession>& s) {
+    s->flush_posted = false;
+    auto asking = std::move(s->asking);
+    s->asking.clear();
+    for (auto& [call_key, asks] : asking) {
+      auto it = s->calls.find(call_key);
+      auto w = it == s->calls.end() ? nullptr : it->second.waiter.lock();
+      if (!w || w->closed || s->dead) {
+        for (const auto& a : asks)  // nobody to ask: the server gets an error
+          if (!s->dead)
+            feed_client(s, fmt::format(R"({{"jsonrpc":"2.0","id":{},"error":{{"code":{},"message":"mcp-warden: the client's request ended"}}}})",
+                                       a.server_id, codec::k_method_not_found));
+        continue;
+      }
+      std::string state = s->rounds.hold({call_key, s->agent, it->second.method, it->second.target, asks});
+      std::vector<std::string> one{fmt::format(R"({{"jsonrpc":"2.0","id":{},"result":{}}})", json_quote(call_key.substr(1)),
+                                               gateway::modern::InputRounds::result(asks, state))};
+      deliver_client(s, one);  // to the call's waiter (its id mapped back), which ends the POST
     }
   }
 
@@ -1325,9 +1393,9 @@ struct HttpGateway::Impl {
         co_return;
       }
     }
-    // Sessions sharing it can answer the server's requests (each goes to the session whose call it
-    // serves); a 2026-07-28 client cannot.
-    std::string caps = legacy ? R"({"sampling":{},"elicitation":{},"roots":{"listChanged":true}})" : "{}";
+    // Sessions sharing it answer the server's requests (each goes to the session whose call it
+    // serves); for 2026-07-28 clients they become input_required rounds.
+    std::string caps = R"({"sampling":{},"elicitation":{},"roots":{"listChanged":true}})";
     std::string answer = co_await ask(
         s, "mcp-warden-init",
         fmt::format(R"({{"jsonrpc":"2.0","id":"mcp-warden-init","method":"initialize","params":{{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{{"name":"mcp-warden-gateway","version":"{}"}}}}}})",
@@ -1514,16 +1582,70 @@ struct HttpGateway::Impl {
         msg = gateway::replace_at(root, {"params", "progressToken"}, progress_token);
         return;
       }
-      if (auto live = weak.lock(); live && method == "tools/list" && root["result"].get(result) == simdjson::SUCCESS)
+      auto live = weak.lock();
+      if (live && method == "tools/list" && root["result"].get(result) == simdjson::SUCCESS)
         gateway::modern::collect_param_headers(result, live->param_headers);
+      std::string_view type;
+      if (live && root.at_pointer("/result/resultType").get_string().get(type) == simdjson::SUCCESS &&
+          type == "input_required" && !live->upstream_modern) {
+        // The gateway's own round: the call stays in flight for the client's retry.
+      } else if (live) {
+        std::string_view gid_of;
+        if (root["id"].get_string().get(gid_of) == simdjson::SUCCESS) {
+          std::string call_key = codec::Id{codec::Id::Type::string, 0, std::string(gid_of)}.key();
+          live->calls.erase(call_key);
+          live->rounds.forget_call(call_key);
+        }
+      }
       msg = gateway::modern::complete_response(gateway::replace_at(root, {"id"}, client_id.to_json()), method,
                                                server_info, parser);
     };
     std::string key = codec::Id{codec::Id::Type::string, 0, gid}.key();
     w->awaiting.insert(client_id.key());  // the rewrite maps the gateway id back before it counts
-    s->by_id[key] = w;
-    if (!progress_token.empty()) s->progress[gtoken] = w;
-    feed_client(s, line);
+    // A retry of a call the gateway asked input for (2026-07-28 MRTR on a 2025-era server): the
+    // answers go to the server's requests and this POST waits for the same call.
+    std::string_view state;
+    if (!s->upstream_modern && m.root.at_pointer("/params/requestState").get_string().get(state) == simdjson::SUCCESS) {
+      auto* held = s->rounds.find(state, s->agent, method, m.target);
+      simdjson::dom::element answers;
+      if (!held || s->calls.find(held->call_key) == s->calls.end()) {
+        gateway::modern::Refusal r{400, codec::k_invalid_params,
+                                   "mcp-warden: requestState does not verify (altered, expired, or not this request's)", {}};
+        co_await refuse(client_id, r);
+        co_return;
+      }
+      if (m.root.at_pointer("/params/inputResponses").get(answers) != simdjson::SUCCESS || !answers.is_object()) {
+        gateway::modern::Refusal r{400, codec::k_invalid_params, "mcp-warden: params.inputResponses must be an object", {}};
+        co_await refuse(client_id, r);
+        co_return;
+      }
+      gateway::modern::InputRounds::Held rest{held->call_key, held->agent, held->method, held->target, {}};
+      for (const auto& a : held->asks) {
+        simdjson::dom::element answer;
+        if (answers[a.key].get(answer) == simdjson::SUCCESS && answer.is_object())
+          feed_client(s, fmt::format(R"({{"jsonrpc":"2.0","id":{},"result":{}}})", a.server_id, simdjson::minify(answer)));
+        else
+          rest.asks.push_back(a);  // not answered: asked again
+      }
+      std::string call_key = held->call_key;
+      s->rounds.forget(state);
+      s->calls[call_key].waiter = w;
+      if (!rest.asks.empty()) {
+        std::string again = s->rounds.hold(rest);
+        co_await send_json(sock, http::status::ok,
+                           fmt::format(R"({{"jsonrpc":"2.0","id":{},"result":{}}})", client_id.to_json(),
+                                       gateway::modern::InputRounds::result(rest.asks, again)),
+                           keep);
+        co_return;
+      }
+      key = call_key;
+      s->by_id[key] = w;
+    } else {
+      s->by_id[key] = w;
+      if (!progress_token.empty()) s->progress[gtoken] = w;
+      if (!s->upstream_modern) s->calls[key] = {w, gateway::modern::client_capabilities(m), method, m.target};
+      feed_client(s, line);
+    }
     if (w->sse) {
       co_await stream_sse(sock, w, s, true, keep);
     } else {
@@ -1539,6 +1661,8 @@ struct HttpGateway::Impl {
         if (msg.find(R"("method")") == std::string::npos || body.empty()) body = msg;
       if (!w->awaiting.empty()) {
         s->by_id.erase(key);
+        s->calls.erase(key);
+        s->rounds.forget_call(key);
         body = codec::make_error_response(client_id, codec::k_upstream_timeout,
                                           fmt::format("mcp-warden: the upstream did not answer within {} ms",
                                                       post_deadline(*s).count()));

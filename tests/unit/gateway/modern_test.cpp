@@ -144,3 +144,34 @@ TEST(ModernResults, DiscoverFromTheInitializeResult) {
 
 }  // namespace
 }  // namespace warden::gateway::modern
+
+namespace warden::gateway::modern {
+namespace {
+
+TEST(InputRounds, StatesAreBoundSignedAndForgotten) {
+  InputRounds rounds;
+  InputRounds::Held h{"smcp-warden-1", "ci", "tools/call", "send", {{"sampling1", "7", "sampling/createMessage", "{}"}}};
+  std::string state = rounds.hold(h);
+  ASSERT_NE(rounds.find(state, "ci", "tools/call", "send"), nullptr);
+  EXPECT_EQ(rounds.find(state, "ci", "tools/call", "send")->asks.at(0).server_id, "7");
+  EXPECT_EQ(rounds.find(state, "other-agent", "tools/call", "send"), nullptr);
+  EXPECT_EQ(rounds.find(state, "ci", "tools/call", "delete"), nullptr);
+  std::string tampered = state;
+  tampered.back() = tampered.back() == '0' ? '1' : '0';
+  EXPECT_EQ(rounds.find(tampered, "ci", "tools/call", "send"), nullptr);
+  EXPECT_EQ(rounds.find(state + "-TAMPERED", "ci", "tools/call", "send"), nullptr);
+  EXPECT_EQ(rounds.find("garbage", "ci", "tools/call", "send"), nullptr);
+  // Another gateway process (another key) does not accept it either.
+  InputRounds other;
+  other.hold(h);
+  EXPECT_EQ(other.find(state, "ci", "tools/call", "send"), nullptr);
+  rounds.forget_call("smcp-warden-1");
+  EXPECT_EQ(rounds.find(state, "ci", "tools/call", "send"), nullptr);
+  EXPECT_EQ(InputRounds::result(h.asks, "S"),
+            R"({"resultType":"input_required","inputRequests":{"sampling1":{"method":"sampling/createMessage","params":{}}},"requestState":"S"})");
+  EXPECT_STREQ(InputRounds::capability_for("elicitation/create"), "elicitation");
+  EXPECT_EQ(InputRounds::capability_for("ping"), nullptr);
+}
+
+}  // namespace
+}  // namespace warden::gateway::modern
