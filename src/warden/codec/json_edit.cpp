@@ -69,7 +69,47 @@ void write(element el, std::string_view key, const StringEdit* edit, bool sort, 
   }
 }
 
+// Calls `edit` for every string value in the order write() meets them; the replacements, by
+// position, go to `out` (false if there were none).
+bool visit_strings(element el, std::string_view key, const StringEdit& edit,
+                   std::vector<std::optional<std::string>>& out, int depth) {
+  bool any = false;
+  switch (el.type()) {
+    case element_type::OBJECT: {
+      simdjson::dom::object obj;
+      if (el.get(obj) != simdjson::SUCCESS || depth > k_max_depth) return false;
+      for (auto [k, v] : obj) any = visit_strings(v, k, edit, out, depth + 1) || any;
+      return any;
+    }
+    case element_type::ARRAY: {
+      simdjson::dom::array arr;
+      if (el.get(arr) != simdjson::SUCCESS || depth > k_max_depth) return false;
+      for (element x : arr) any = visit_strings(x, key, edit, out, depth + 1) || any;
+      return any;
+    }
+    case element_type::STRING: {
+      std::string_view s;
+      if (el.get(s) != simdjson::SUCCESS) s = {};
+      out.push_back(edit(key, s));
+      return out.back().has_value();
+    }
+    default: return false;
+  }
+}
+
 }  // namespace
+
+std::optional<std::string> serialize_if_edited(element el, const StringEdit& edit) {
+  std::vector<std::optional<std::string>> replaced;
+  if (!visit_strings(el, {}, edit, replaced, 0)) return std::nullopt;
+  size_t next = 0;
+  StringEdit stored = [&](std::string_view, std::string_view) -> std::optional<std::string> {
+    return next < replaced.size() ? std::move(replaced[next++]) : std::nullopt;
+  };
+  std::string out;
+  write(el, {}, &stored, false, out, 0);
+  return out;
+}
 
 std::string canonical_json(element el) {
   std::string out;

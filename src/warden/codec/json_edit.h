@@ -25,6 +25,10 @@ std::string canonical_json(simdjson::dom::element el);
 using StringEdit = std::function<std::optional<std::string>(std::string_view key, std::string_view value)>;
 // Compact JSON of `el` with `edit` applied to its strings, in the original member order.
 std::string serialize_edited(simdjson::dom::element el, const StringEdit& edit);
+// The same, but the text is built only when `edit` replaced a string: nullopt when it kept every
+// one (the common case on the message path, which then forwards the original bytes). `edit` is
+// called once per string, in the same order.
+std::optional<std::string> serialize_if_edited(simdjson::dom::element el, const StringEdit& edit);
 
 // The response `m` with its `result` replaced by `result_json` (valid JSON), other members as
 // they were.

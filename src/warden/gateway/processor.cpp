@@ -191,8 +191,13 @@ void Processor::on_oversized(Direction from, size_t bytes, Output& out) {
 
 void Processor::on_line(Direction from, std::string_view line, bool padded, Output& out) {
   auto decoded = m_decoder.decode(line, padded);
+  on_decoded(from, line, decoded, m_decoder.failed_id(), out);
+}
+
+void Processor::on_decoded(Direction from, std::string_view line, const Result<codec::Decoded>& decoded,
+                           const codec::Id& failed_id, Output& out) {
   if (!decoded) {
-    refuse_line(from, line, decoded.error(), m_decoder.failed_id(), out);
+    refuse_line(from, line, decoded.error(), failed_id, out);
     return;
   }
   bool from_client = from == Direction::c2s;

@@ -44,6 +44,11 @@ public:
   // One line from the client (c2s) or the server (s2c), without its newline.
   // `padded`: simdjson::SIMDJSON_PADDING readable bytes follow the line.
   void on_line(core::Direction from, std::string_view line, bool padded, Output& out);
+  // The same for a line the caller has already decoded with a Decoder of the same limits (the
+  // HTTP gateway reads a POST's request ids first and does not decode the body twice).
+  // `failed_id` is that decoder's failed_id() when `decoded` is an error.
+  void on_decoded(core::Direction from, std::string_view line, const Result<codec::Decoded>& decoded,
+                  const codec::Id& failed_id, Output& out);
   // A line longer than the message limit, discarded while reading.
   void on_oversized(core::Direction from, size_t bytes, Output& out);
   // The server has gone: every request it did not answer gets an error saying so.

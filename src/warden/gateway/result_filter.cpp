@@ -144,7 +144,7 @@ FilterStatus ResultFilter::on_message(MessageContext& ctx) {
     ins.redacted = ins.redacted || redacted;
     return text;
   };
-  std::string result = codec::serialize_edited(m.result, edit);
+  std::optional<std::string> result = codec::serialize_if_edited(m.result, edit);
   for (auto& f : ins.findings) ctx.findings.push_back(std::move(f));
 
   if (!ins.block_rule.empty() && !m_monitor) {
@@ -153,8 +153,8 @@ FilterStatus ResultFilter::on_message(MessageContext& ctx) {
                         fmt::format("the result was withheld: {}", ins.block_reason));
     return FilterStatus::Stop;
   }
-  if (ins.changed) {
-    ctx.replacement = codec::with_result(m, result);
+  if (ins.changed && result) {
+    ctx.replacement = codec::with_result(m, *result);
     ctx.decision = ins.redacted ? core::Decision::redact : core::Decision::strip;
   }
   return FilterStatus::Continue;

@@ -245,6 +245,14 @@ struct HttpGateway::Impl {
   std::map<std::string, std::shared_ptr<GwSession>> shared;  // 2026-07-28 sessions by agent ("" anonymous)
   uint64_t next_modern = 0;  // gateway ids and progress tokens for 2026-07-28 requests
   simdjson::dom::parser parser;  // I/O thread only
+  // POST bodies, decoded once for their request ids and the Processor (I/O thread only; the
+  // Processors' own limits).
+  codec::Decoder body_decoder{body_limits(opts)};
+  static codec::Limits body_limits(const HttpGatewayOptions& o) {
+    codec::Limits limits;
+    limits.max_message_bytes = o.max_body_bytes;
+    return limits;
+  }
   std::optional<asio::ssl::context> ssl;  // with gateway.tls
   std::shared_ptr<const gateway::AgentDirectory> agents;  // swapped on reload
   mutable std::mutex stats_mu;
@@ -273,10 +281,8 @@ struct HttpGateway::Impl {
     auto built = gateway::build_standard_chain(leg.chain, co);
     leg.breaker = built.breaker;
     leg.policy = built.policy;
-    codec::Limits limits;
-    limits.max_message_bytes = opts.max_body_bytes;
     leg.processor = std::make_unique<gateway::Processor>(leg.session, leg.chain, opts.audit, opts.alerter,
-                                                         *opts.clock, limits);
+                                                         *opts.clock, body_limits(opts));
   }
 
   Status start_leg(const std::shared_ptr<GwSession>& s, Leg& leg, const policy::AgentConfig* agent) {
@@ -938,7 +944,9 @@ struct HttpGateway::Impl {
   }
 
   // A client's message (or batch) into the session: its one server's Processor, or the aggregator.
-  void feed_client(const std::shared_ptr<GwSession>& s, std::string_view body) {
+  // `decoded`: the body as body_decoder decoded it, if it did (and nothing has used it since).
+  void feed_client(const std::shared_ptr<GwSession>& s, std::string_view body,
+                   const Result<codec::Decoded>* decoded = nullptr) {
     if (s->upstream) return feed_shared(s, body);
     if (s->aggregator) {
       gateway::Aggregator::Out aout;
@@ -946,7 +954,8 @@ struct HttpGateway::Impl {
       carry_out(s, aout);
     } else {
       gateway::Output out;
-      s->legs[0]->processor->on_line(core::Direction::c2s, body, false, out);
+      if (decoded) s->legs[0]->processor->on_decoded(core::Direction::c2s, body, *decoded, body_decoder.failed_id(), out);
+      else s->legs[0]->processor->on_line(core::Direction::c2s, body, false, out);
       route(s, *s->legs[0], out);
     }
   }
@@ -1143,21 +1152,19 @@ struct HttpGateway::Impl {
       co_await send_error(sock, http::status::unsupported_media_type, "POST bodies must be application/json", keep);
       co_return;
     }
-    // Which requests does the body carry? (The processor decides everything else.)
+    // Which requests does the body carry? The body is decoded once, here; the session's Processor
+    // takes this result and decides everything else.
     std::vector<std::string> request_keys;
-    std::map<std::string, codec::Id> ids;
+    std::vector<codec::Id> ids;  // parallel to request_keys
     bool is_initialize = false;
-    {
-      codec::Decoder probe;
-      auto decoded = probe.decode(req.body(), false);
-      if (decoded)
-        for (const auto& m : decoded->messages)
-          if (m.kind == codec::Kind::request) {
-            request_keys.push_back(m.id.key());
-            ids[m.id.key()] = m.id;
-            if (m.method == "initialize") is_initialize = true;
-          }
-    }
+    Result<codec::Decoded> decoded = body_decoder.decode(req.body(), false);
+    if (decoded)
+      for (const auto& m : decoded->messages)
+        if (m.kind == codec::Kind::request) {
+          request_keys.push_back(m.id.key());
+          ids.push_back(m.id);
+          if (m.method == "initialize") is_initialize = true;
+        }
     std::string sid(sv(req["Mcp-Session-Id"]));
     std::shared_ptr<GwSession> s;
     if (sid.empty()) {
@@ -1170,6 +1177,7 @@ struct HttpGateway::Impl {
       if (opts.share_upstreams) s = co_await open_sharing(sock, agent, keep);
       else s = co_await open_for(sock, agent, keep);
       if (!s) co_return;
+      decoded = body_decoder.decode(req.body(), false);  // other requests used the decoder meanwhile
     } else {
       auto it = sessions.find(sid);
       if (it == sessions.end()) {
@@ -1194,7 +1202,7 @@ struct HttpGateway::Impl {
       s->by_id[k] = w;
     }
     if (w->sse) s->sse_post = w;
-    feed_client(s, req.body());
+    feed_client(s, req.body(), &decoded);
     if (request_keys.empty()) {
       // Notifications and responses only: accepted (refusals of malformed input still answered).
       if (!w->messages.empty()) co_await send_json(sock, http::status::ok, w->messages.front(), keep, s->id);
@@ -1220,7 +1228,8 @@ struct HttpGateway::Impl {
     for (const auto& key : w->awaiting) {
       s->by_id.erase(key);
       w->messages.push_back(codec::make_error_response(
-          ids[key], codec::k_server_exited,
+          ids[static_cast<size_t>(std::find(request_keys.begin(), request_keys.end(), key) - request_keys.begin())],
+          codec::k_server_exited,
           fmt::format("mcp-warden: the upstream did not answer within {} ms", post_deadline(*s).count())));
     }
     std::string body;

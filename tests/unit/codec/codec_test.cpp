@@ -1,8 +1,10 @@
 #include "warden/codec/codec.h"
+#include "warden/codec/json_edit.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 namespace warden::codec {
 namespace {
@@ -216,6 +218,35 @@ TEST(Codec, PaddedInputParsesInPlace) {
   auto r = d.decode(std::string_view(buf.data(), len), true);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->messages[0].method, "ping");
+}
+
+}  // namespace
+}  // namespace warden::codec
+
+namespace warden::codec {
+namespace {
+
+TEST(JsonEdit, SerializeIfEditedBuildsTextOnlyWhenAStringChanged) {
+  simdjson::dom::parser p;
+  auto el = p.parse(std::string_view(R"({"a":["x",{"b":"y"}],"c":"z","n":1})")).value();
+  std::vector<std::string> seen;
+  auto keep = [&](std::string_view key, std::string_view v) -> std::optional<std::string> {
+    seen.push_back(std::string(key) + "=" + std::string(v));
+    return std::nullopt;
+  };
+  EXPECT_FALSE(serialize_if_edited(el, keep).has_value());
+  EXPECT_EQ(seen, (std::vector<std::string>{"a=x", "b=y", "c=z"}));  // each string once, in order
+  seen.clear();
+  auto upper_y = [&](std::string_view key, std::string_view v) -> std::optional<std::string> {
+    seen.push_back(std::string(key));
+    if (v == "y") return std::string("Y\"");
+    return std::nullopt;
+  };
+  auto edited = serialize_if_edited(el, upper_y);
+  ASSERT_TRUE(edited.has_value());
+  EXPECT_EQ(*edited, R"({"a":["x",{"b":"Y\""}],"c":"z","n":1})");
+  EXPECT_EQ(*edited, serialize_edited(el, upper_y));
+  EXPECT_EQ(seen.size(), 6u);  // three by serialize_if_edited, three by serialize_edited
 }
 
 }  // namespace
