@@ -297,7 +297,21 @@ uint64_t AuditLog::append(const Record& record) {
   return append_locked(body);
 }
 
-uint64_t AuditLog::append_locked(std::string_view body) {
+uint64_t AuditLog::append_deferred(const Record& record) {
+  std::string body = render_record_body(record, RenderOptions{m_options.detail_cap});
+  std::lock_guard lk(m_mu);
+  const bool was_empty = m_pending.empty();
+  uint64_t seq = append_locked(body, true);
+  if (seq && was_empty && !m_pending.empty() && m_request_flush) m_request_flush();
+  return seq;
+}
+
+void AuditLog::set_flush_request(std::function<void()> request_flush) {
+  std::lock_guard lk(m_mu);
+  m_request_flush = std::move(request_flush);
+}
+
+uint64_t AuditLog::append_locked(std::string_view body, bool deferred) {
   if (!m_fd.valid()) {
     m_error = fmt::format("audit log {} is closed", m_path);
     ++m_stats.failures;
@@ -310,7 +324,7 @@ uint64_t AuditLog::append_locked(std::string_view body) {
   m_pending += '\n';
   m_seq = seq;
   m_prev = std::move(sealed.hash);
-  if (m_batch_depth > 0 && m_pending.size() < m_options.max_batch_bytes) return seq;
+  if ((deferred || m_batch_depth > 0) && m_pending.size() < m_options.max_batch_bytes) return seq;
   return flush_locked() ? seq : 0;
 }
 

@@ -12,7 +12,9 @@
 //
 // Guarantees:
 // - Outside a batch, append() has written the line with write(2) before it returns, so a kill -9
-//   right after loses nothing. Inside a batch the lines are written when the outermost batch ends.
+//   right after loses nothing. Inside a batch the lines are written when the outermost batch ends;
+//   append_deferred() lines by the next flush(). Either way the caller forwards a message only
+//   after its line is written, so a kill -9 loses records of nothing that was forwarded.
 // - The file is opened O_APPEND, mode 0600, and locked (flock) so two processes cannot interleave
 //   two chains in one file.
 // - After every write, PATH.head is rewritten in place with `SEQ HASH\n` of the last record, so a
@@ -29,6 +31,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -84,6 +87,17 @@ public:
   // Appends one record and returns its seq (from 1), or 0 if it could not be written.
   uint64_t append(const Record& record);
 
+  // Deferred appends, for an event loop that forwards what it checked only after flush(): the
+  // record gets its seq and place in the chain now, and its line is written by the next flush()
+  // (or by any append() on any thread, which writes every line before its own, or early once
+  // max_batch_bytes wait). The caller must call flush() before it forwards anything such a record
+  // describes, and treat a failed flush (or a rise in stats().failures) as records lost.
+  // `request_flush` (set_flush_request) is called, under the log's lock, when the first deferred
+  // line starts to wait: the HTTP gateway posts a flush to the end of its event-loop turn, so every
+  // record of one turn goes out in one write(2). Returns 0 if the log is closed.
+  uint64_t append_deferred(const Record& record);
+  void set_flush_request(std::function<void()> request_flush);
+
   // Batching: appends between begin_batch() and the matching end_batch() get their seq at once
   // but are written together, in one write(2), when the outermost batch ends. Batches nest and are
   // shared by all threads. end_batch() returns the write's status; on failure the seqs handed out
@@ -105,9 +119,9 @@ public:
     AuditLog* m_log;
   };
 
-  // Writes the lines of an open batch now, without ending it (a no-op outside a batch, where
-  // append() has already written). The relay calls it before it forwards a chunk's output, so
-  // nothing is forwarded that is not recorded.
+  // Writes the lines of an open batch and the deferred lines now, without ending the batch (a
+  // no-op when nothing waits). The relay calls it before it forwards a chunk's output, the HTTP
+  // gateway before every write to a peer, so nothing is forwarded that is not recorded.
   Status flush();
 
   // Call from the owner's event loop (e.g. every 50 ms): in batch mode, fdatasync if data is
@@ -136,7 +150,7 @@ public:
 private:
   AuditLog(std::string path, FsyncMode mode, const util::Clock& clock, AuditLogOptions options);
   Status recover(const Result<std::optional<Head>>& head_file);
-  uint64_t append_locked(std::string_view body);
+  uint64_t append_locked(std::string_view body, bool deferred = false);
   bool flush_locked();
   void maybe_sync_locked(bool force);
   void write_head_locked();
@@ -156,6 +170,7 @@ private:
   uint64_t m_size = 0;   // bytes of complete records in the file
   std::string m_pending; // lines not yet written (inside a batch)
   int m_batch_depth = 0;
+  std::function<void()> m_request_flush;
   bool m_dirty = false;       // written but not yet fdatasync'ed
   int64_t m_last_sync_us = 0; // monotonic
   size_t m_head_len = 0;

@@ -102,7 +102,7 @@ Processor::~Processor() = default;
 
 uint64_t Processor::record(const audit::Record& r) {
   if (!m_audit) return 0;
-  return m_audit->append(r);
+  return m_defer_audit ? m_audit->append_deferred(r) : m_audit->append(r);
 }
 
 void Processor::alert(const std::vector<Finding>& findings, const std::string& tool,

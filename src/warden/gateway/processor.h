@@ -61,6 +61,9 @@ public:
                  std::vector<core::Finding> findings = {});
 
   const ProcessorStats& stats() const { return m_stats; }
+  // Records go out with the log's next flush() (audit::AuditLog::append_deferred): for a caller
+  // that flushes before it forwards any output (the HTTP gateway, once per event-loop turn).
+  void set_defer_audit(bool defer) { m_defer_audit = defer; }
 
 private:
   void on_message(core::Direction from, const codec::Message& m, bool in_batch,
@@ -82,6 +85,7 @@ private:
   const util::Clock& m_clock;
   codec::Decoder m_decoder;
   ProcessorStats m_stats;
+  bool m_defer_audit = false;
 };
 
 // A JSON excerpt of a message for the audit `detail`: small params/results as JSON, large ones as

@@ -22,6 +22,7 @@
 #include <openssl/ssl.h>
 #include <simdjson.h>
 
+#include "warden/audit/audit_log.h"
 #include "warden/audit/redact.h"
 #include "warden/codec/codec.h"
 #include "warden/detect/shadowing.h"
@@ -258,6 +259,38 @@ struct HttpGateway::Impl {
   mutable std::mutex stats_mu;
   HttpGatewayStats stats;
 
+  // ---- the audit log: written before anything is forwarded -----------------------------------
+  //
+  // The legs' Processors defer their records (audit::AuditLog::append_deferred); every write to a
+  // peer (a server's stdin, a remote server, an HTTP answer or SSE event) first calls
+  // audit_written(), and a flush is posted to the end of the loop turn in which the first record
+  // waits. So the records of one turn go out in one write(2), and nothing a record describes
+  // leaves before that record is written. If a write fails, the gateway fails closed for good:
+  // every session ends, nothing more is forwarded, new sessions are refused.
+  bool audit_down = false;
+  uint64_t audit_failures_before = 0;  // stats().failures when the gateway started
+
+  bool audit_written() {
+    if (!opts.audit) return true;
+    if (audit_down) return false;
+    auto st = opts.audit->flush();
+    if (st.ok() && opts.audit->stats().failures == audit_failures_before) return true;
+    fail_audit(st.ok() ? opts.audit->last_error() : st.error().message);
+    return false;
+  }
+
+  void fail_audit(const std::string& why) {
+    audit_down = true;
+    std::fprintf(stderr,
+                 "mcp-warden gateway: the audit log cannot be written (%s): every session is ended and new ones are "
+                 "refused (fail closed: no unaudited traffic); restart the gateway once the log can be written\n",
+                 why.c_str());
+    auto all = sessions;
+    for (auto& [id, s] : all) close_session(s, "was ended: the audit log cannot be written");
+  }
+
+  static constexpr std::string_view k_audit_down = "the audit log cannot be written; nothing is forwarded (see the gateway's log)";
+
   // ---- sessions --------------------------------------------------------------------------------
 
   // The leg's filter chain and Processor (`co` names its intent board, if any).
@@ -283,6 +316,7 @@ struct HttpGateway::Impl {
     leg.policy = built.policy;
     leg.processor = std::make_unique<gateway::Processor>(leg.session, leg.chain, opts.audit, opts.alerter,
                                                          *opts.clock, body_limits(opts));
+    leg.processor->set_defer_audit(true);  // written by audit_written() before anything goes out
   }
 
   Status start_leg(const std::shared_ptr<GwSession>& s, Leg& leg, const policy::AgentConfig* agent) {
@@ -372,6 +406,7 @@ struct HttpGateway::Impl {
 
   Result<std::shared_ptr<GwSession>> open_session(const policy::AgentConfig* agent) {
     if (kill_switch) return Error{503, "the gateway's kill switch is on: no new sessions (admin POST /release)"};
+    if (audit_down) return Error{503, std::string(k_audit_down)};
     if (sessions.size() >= opts.max_sessions)
       return Error{503, fmt::format("too many sessions ({}); end some with DELETE", sessions.size())};
     auto s = std::make_shared<GwSession>(new_session_id());
@@ -551,6 +586,7 @@ struct HttpGateway::Impl {
   void send_to_server(const std::shared_ptr<GwSession>& s, Leg& leg, std::string data) {
     if (data.empty() || leg.dead) return;
     if (leg.remote) {  // one POST per message
+      if (!audit_written()) return;
       std::string_view rest = data;
       while (!rest.empty()) {
         size_t nl = rest.find('\n');
@@ -624,6 +660,7 @@ struct HttpGateway::Impl {
     while (!leg->to_server.empty() && !leg->dead) {
       std::string data = std::move(leg->to_server.front());
       leg->to_server.pop_front();
+      if (!audit_written()) break;
       boost::system::error_code ec;
       co_await asio::async_write(leg->in_sd, asio::buffer(data), asio::redirect_error(use_awaitable, ec));
       if (ec) break;
@@ -822,6 +859,12 @@ struct HttpGateway::Impl {
   template <class Stream>
   awaitable<void> send_json(Stream& sock, http::status status, std::string body, bool keep_alive,
                             const std::string& session_id = "") {
+    if (!audit_written()) {
+      status = http::status::service_unavailable;
+      body = codec::make_error_response(codec::Id{codec::Id::Type::null, 0, {}}, codec::k_internal_error,
+                                        "mcp-warden: " + std::string(k_audit_down));
+      keep_alive = false;
+    }
     http::response<http::string_body> res{status, 11};
     common_headers(res, session_id);
     res.set(http::field::content_type, "application/json");
@@ -835,6 +878,10 @@ struct HttpGateway::Impl {
   // 202 with Content-Length: 0 (without it a strict HTTP/1.1 client waits for the close).
   template <class Stream>
   awaitable<void> send_accepted(Stream& sock, bool keep_alive, const std::string& session_id = "") {
+    if (!audit_written()) {
+      co_await send_json(sock, http::status::service_unavailable, {}, false);  // says why
+      co_return;
+    }
     http::response<http::empty_body> res{http::status::accepted, 11};
     common_headers(res, session_id);
     res.keep_alive(keep_alive);
@@ -882,6 +929,10 @@ struct HttpGateway::Impl {
         std::string ev = w->event_ids.front() ? fmt::format("id: {}\n", w->event_ids.front()) : std::string();
         ev += "event: message\ndata: " + w->messages.front() + "\n\n";
         w->pop();
+        if (!audit_written()) {  // no final chunk: the client sees the stream broken off
+          beast::get_lowest_layer(sock).close(ec);
+          co_return;
+        }
         co_await asio::async_write(sock, http::make_chunk(asio::buffer(ev)), asio::redirect_error(use_awaitable, ec));
         if (ec) co_return;
       }
@@ -2320,10 +2371,18 @@ void HttpGateway::run() {
   asio::co_spawn(im.io, im.expire_idle_sessions(), asio::detached);
   asio::co_spawn(im.io, im.expire_requests(), asio::detached);
   if (im.admin_bound) asio::co_spawn(im.io, im.admin_accept_loop(), asio::detached);
+  if (im.opts.audit) {
+    im.audit_failures_before = im.opts.audit->stats().failures;
+    im.opts.audit->set_flush_request([&im] { asio::post(im.io, [&im] { (void)im.audit_written(); }); });
+  }
   im.io.run();
   // Stopped: end every session (its upstream is killed, pending requests recorded).
   auto sessions = im.sessions;
   for (auto& [id, s] : sessions) im.close_session(s, "was stopped with the gateway", true);
+  if (im.opts.audit) {
+    im.opts.audit->set_flush_request({});
+    (void)im.audit_written();
+  }
 }
 
 void HttpGateway::stop() { m_impl->io.stop(); }

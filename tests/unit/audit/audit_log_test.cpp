@@ -125,6 +125,41 @@ TEST(AuditLog, BatchWritesAllRecordsWithOneSyscall) {
   EXPECT_TRUE(verify_file(path).ok());
 }
 
+TEST(AuditLog, DeferredRecordsWaitForFlushAndOtherAppendsWriteThemFirst) {
+  TempDir dir;
+  util::ManualClock clock;
+  auto path = dir.file("a.jsonl");
+  auto log = AuditLog::open(path, FsyncMode::never, clock);
+  ASSERT_TRUE(log);
+  int requests = 0;
+  (*log)->set_flush_request([&] { ++requests; });
+  auto writes_before = (*log)->stats().writes;
+  EXPECT_EQ((*log)->append_deferred(sample_request(1)), 1u);
+  EXPECT_EQ((*log)->append_deferred(sample_request(2)), 2u);
+  EXPECT_EQ(requests, 1);  // asked once, when the first line started to wait
+  EXPECT_EQ(read_file(path), "");
+  EXPECT_EQ((*log)->last_seq(), 0u);  // nothing is on disk yet
+  ASSERT_TRUE((*log)->flush().ok());
+  EXPECT_EQ((*log)->stats().writes, writes_before + 1);  // both in one write(2)
+  EXPECT_EQ(read_lines(path).size(), 2u);
+  EXPECT_EQ((*log)->last_seq(), 2u);
+
+  // A plain append (another thread's, say) writes the waiting lines before its own, in order.
+  EXPECT_EQ((*log)->append_deferred(sample_request(3)), 3u);
+  EXPECT_EQ(requests, 2);
+  EXPECT_EQ((*log)->append(sample_request(4)), 4u);
+  EXPECT_EQ(read_lines(path).size(), 4u);
+  ASSERT_TRUE((*log)->flush().ok());  // nothing waits: no write
+  EXPECT_EQ((*log)->stats().writes, writes_before + 2);
+  auto v = verify_file(path);
+  EXPECT_TRUE(v.ok());
+  EXPECT_EQ(v.verified, 4u);
+  // Closing writes what still waits.
+  EXPECT_EQ((*log)->append_deferred(sample_request(5)), 5u);
+  ASSERT_TRUE((*log)->close().ok());
+  EXPECT_EQ(verify_file(path).verified, 5u);
+}
+
 TEST(AuditLog, FsyncModes) {
   TempDir dir;
   util::ManualClock clock;
