@@ -516,6 +516,9 @@ struct HttpGateway::Impl {
       for (auto& weak : s->clients)  // the sessions that shared it end with it
         if (auto c = weak.lock(); c && !c->dead) close_session(c, "lost its shared servers: they " + how);
     }
+    if (s->upstream)  // its POSTs wait on the shared session's ids: they see this one end now
+      for (const auto& [key, m] : s->mapped)
+        if (auto it = s->upstream->by_id.find(key); it != s->upstream->by_id.end()) it->second->wake.cancel();
     if (s->upstream && !s->upstream->dead)  // a sharing session's calls in flight are cancelled
       for (const auto& [key, m] : s->mapped)  // gateway ids are strings: key "s" + id
         feed_client(s->upstream, fmt::format(R"({{"jsonrpc":"2.0","method":"notifications/cancelled","params":{{"requestId":{},"reason":"the client's session ended"}}}})",
@@ -943,7 +946,10 @@ struct HttpGateway::Impl {
         w->awaiting.clear();
         break;
       }
-      w->wake.expires_after(until_answered ? std::chrono::milliseconds(250) : std::chrono::seconds(15));
+      // A POST's stream sleeps until a message arrives (push cancels the wait) or its deadline;
+      // the GET stream wakes every 15 s for a keep-alive.
+      if (until_answered) w->wake.expires_at(deadline);
+      else w->wake.expires_after(std::chrono::seconds(15));
       co_await w->wake.async_wait(asio::redirect_error(use_awaitable, ec));
       if (!until_answered && ec != asio::error::operation_aborted && w->messages.empty()) {
         static const std::string ping = ": keep-alive\n\n";  // detects a client that went away
@@ -1272,7 +1278,7 @@ struct HttpGateway::Impl {
     // JSON: wait for every response.
     auto deadline = std::chrono::steady_clock::now() + post_deadline(*s);
     while (!w->awaiting.empty() && !s->dead && std::chrono::steady_clock::now() < deadline) {
-      w->wake.expires_after(std::chrono::milliseconds(250));
+      w->wake.expires_at(deadline);  // push() and close_session() cancel the wait
       boost::system::error_code ec;
       co_await w->wake.async_wait(asio::redirect_error(use_awaitable, ec));
     }
@@ -1414,7 +1420,7 @@ struct HttpGateway::Impl {
     feed_client(s, line);
     auto deadline = std::chrono::steady_clock::now() + post_deadline(*s);
     while (w->messages.empty() && !s->dead && std::chrono::steady_clock::now() < deadline) {
-      w->wake.expires_after(std::chrono::milliseconds(250));
+      w->wake.expires_at(deadline);
       boost::system::error_code ec;
       co_await w->wake.async_wait(asio::redirect_error(use_awaitable, ec));
     }
@@ -1711,7 +1717,7 @@ struct HttpGateway::Impl {
     } else {
       auto deadline = std::chrono::steady_clock::now() + post_deadline(*s);
       while (!w->awaiting.empty() && !s->dead && std::chrono::steady_clock::now() < deadline) {
-        w->wake.expires_after(std::chrono::milliseconds(250));
+        w->wake.expires_at(deadline);
         boost::system::error_code ec;
         co_await w->wake.async_wait(asio::redirect_error(use_awaitable, ec));
       }
