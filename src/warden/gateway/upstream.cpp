@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -112,7 +113,11 @@ Result<std::unique_ptr<Upstream>> Upstream::start(const policy::ServerPolicy& se
 
   bool inspect = o.sink || std::any_of(rules.begin(), rules.end(), [](const auto& r) { return r.inspect; });
   if (inspect && spec.network != sandbox::Network::host && spec.network != sandbox::Network::none) {
+    // The HTTP gateway starts servers on several threads; the first creates the CA, the others load it.
+    static std::mutex ca_mu;
+    std::unique_lock ca_lock(ca_mu);
     auto ca = egress::CertificateAuthority::load_or_create(state_dir + "/ca");
+    ca_lock.unlock();
     if (!ca) return ca.error();
     up->m_ca = std::move(*ca);
     std::string ca_pem = up->m_run_dir + "/ca.pem", bundle = up->m_run_dir + "/bundle.pem";

@@ -29,6 +29,8 @@ struct UpstreamOptions {
   bool sink = false;  // probe: the guard answers everything itself (egress::GuardConfig::sink)
 };
 
+// start() may run on any thread (the HTTP gateway starts servers on worker threads); the audit log
+// and the alerter it hands the egress guard must be thread-safe (they are).
 class Upstream {
 public:
   static Result<std::unique_ptr<Upstream>> start(const policy::ServerPolicy& server,

@@ -15,6 +15,7 @@
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <fmt/format.h>
@@ -22,6 +23,7 @@
 #include <openssl/ssl.h>
 #include <simdjson.h>
 
+#include "warden/audit/audit_log.h"
 #include "warden/audit/audit_log.h"
 #include "warden/audit/redact.h"
 #include "warden/codec/codec.h"
@@ -226,6 +228,8 @@ struct PendingApproval {
 };
 
 struct HttpGateway::Impl {
+  // Servers starting at once: starting is mostly waiting for the sandbox, little CPU.
+  static constexpr size_t k_start_workers = 4;
   explicit Impl(HttpGatewayOptions o) : opts(std::move(o)), acceptor(io), admin_acceptor(io) {}
 
   HttpGatewayOptions opts;
@@ -319,9 +323,27 @@ struct HttpGateway::Impl {
     leg.processor->set_defer_audit(true);  // written by audit_written() before anything goes out
   }
 
-  Status start_leg(const std::shared_ptr<GwSession>& s, Leg& leg, const policy::AgentConfig* agent) {
+  // `f()` on a worker thread; the coroutine resumes on the I/O thread with its result.
+  template <class T, class F>
+  awaitable<T> on_worker(F f) {
+    // (No temporary with a destructor inside the co_await expression: GCC 12 destroys it twice.)
+    auto initiate = [this, f = std::move(f)](auto handler) mutable {
+      asio::post(workers, [this, f = std::move(f), handler = std::move(handler)]() mutable {
+        T result = f();
+        asio::post(io, [handler = std::move(handler), result = std::move(result)]() mutable {
+          std::move(handler)(std::move(result));
+        });
+      });
+    };
+    T result = co_await asio::async_initiate<decltype(use_awaitable), void(T)>(std::move(initiate), use_awaitable);
+    co_return result;
+  }
+
+  // A local server starts on a worker thread (the sandbox takes tens of milliseconds: a burst of
+  // new sessions must not stall requests on open ones); the rest happens back on the I/O thread.
+  awaitable<Status> start_leg(std::shared_ptr<GwSession> s, Leg& leg, const policy::AgentConfig* agent) {
     leg.timeout_ms = leg.server->timeout_s > 0 ? leg.server->timeout_s * 1000 : opts.upstream_timeout_ms;
-    if (!leg.server->url.empty()) return start_remote_leg(s, leg, agent);
+    if (!leg.server->url.empty()) co_return start_remote_leg(s, leg, agent);
     gateway::UpstreamOptions uo;
     uo.session = s->id;
     uo.monitor = opts.mode_override.value_or(opts.policy->mode()) == policy::Mode::monitor;
@@ -330,8 +352,11 @@ struct HttpGateway::Impl {
     uo.audit = opts.audit;
     uo.alerter = opts.alerter;
     uo.clock = opts.clock;
-    auto up = gateway::Upstream::start(*leg.server, leg.server->command, uo);
-    if (!up) return Error{502, fmt::format("server '{}': {}", leg.server->name, up.error().message)};
+    // The policy (and so *leg.server) outlives a reload (`retired`); the audit log and the
+    // alerter the guard is given are thread-safe.
+    auto job = [server = leg.server, uo] { return gateway::Upstream::start(*server, server->command, uo); };
+    auto up = co_await on_worker<Result<std::unique_ptr<gateway::Upstream>>>(std::move(job));
+    if (!up) co_return Error{502, fmt::format("server '{}': {}", leg.server->name, up.error().message)};
     leg.upstream = std::move(*up);
     gateway::ChainOptions co;
     co.board = &leg.upstream->board();
@@ -345,7 +370,7 @@ struct HttpGateway::Impl {
     child.stdin_fd().reset();
     child.stdout_fd().reset();
     child.stderr_fd().reset();
-    return Ok{};
+    co_return Ok{};
   }
 
   // A remote server (`url:`): the gateway is its Streamable HTTP client, with the headers the
@@ -404,20 +429,37 @@ struct HttpGateway::Impl {
     return Ok{};
   }
 
-  Result<std::shared_ptr<GwSession>> open_session(const policy::AgentConfig* agent) {
+  // Why no session can open now, if so.
+  std::optional<Error> cannot_open() const {
     if (kill_switch) return Error{503, "the gateway's kill switch is on: no new sessions (admin POST /release)"};
     if (audit_down) return Error{503, std::string(k_audit_down)};
-    if (sessions.size() >= opts.max_sessions)
-      return Error{503, fmt::format("too many sessions ({}); end some with DELETE", sessions.size())};
+    if (sessions.size() + starting >= opts.max_sessions)
+      return Error{503, fmt::format("too many sessions ({}); end some with DELETE", sessions.size() + starting)};
+    return std::nullopt;
+  }
+
+  size_t starting = 0;  // sessions whose servers are starting
+
+  awaitable<Result<std::shared_ptr<GwSession>>> open_session(const policy::AgentConfig* agent) {
+    if (auto why = cannot_open()) co_return *why;
     auto s = std::make_shared<GwSession>(new_session_id());
     std::vector<std::string> names;
-    for (const auto* sp : opts.servers) {
+    std::vector<const policy::ServerPolicy*> servers = opts.servers;  // a reload may swap opts.servers
+    ++starting;
+    std::optional<Error> failed;
+    for (const auto* sp : servers) {
       s->legs.push_back(std::make_unique<Leg>(s->legs.size(), sp, s->id, io));
       names.push_back(sp->name);
-      if (auto st = start_leg(s, *s->legs.back(), agent); !st.ok()) {
-        for (auto& l : s->legs) stop_leg(s, *l, false);
-        return st.error();
+      if (auto st = co_await start_leg(s, *s->legs.back(), agent); !st.ok()) {
+        failed = st.error();
+        break;
       }
+    }
+    --starting;
+    if (!failed && (kill_switch || audit_down)) failed = cannot_open();  // thrown while it started
+    if (failed) {
+      for (auto& l : s->legs) stop_leg(s, *l, false);
+      co_return *failed;
     }
     if (s->legs.size() > 1 || opts.namespacing == policy::Namespacing::always)
       s->aggregator = std::make_unique<gateway::Aggregator>(
@@ -439,7 +481,7 @@ struct HttpGateway::Impl {
         asio::co_spawn(io, watch_quarantine(s, leg), asio::detached);
       }
     }
-    return s;
+    co_return s;
   }
 
   // Kills a leg's server. The I/O thread never waits for it: the exit is reaped by a coroutine
@@ -991,7 +1033,7 @@ struct HttpGateway::Impl {
       co_await send_error(sock, http::status::forbidden, *why, keep);
       co_return nullptr;
     }
-    auto opened = open_session(agent);
+    auto opened = co_await open_session(agent);
     if (!opened) {
       co_await send_error(sock, opened.error().code == 503 ? http::status::service_unavailable : http::status::bad_gateway,
                           opened.error().message, keep);
@@ -1520,18 +1562,24 @@ struct HttpGateway::Impl {
     if (it == shared.end() || it->second->dead) {
       s = co_await open_for(sock, agent, keep);
       if (!s) co_return nullptr;
-      s->modern = true;
-      s->shared_key = key;
-      shared[key] = s;
-      co_await initialize_shared(s, legacy);
+      if (auto won = shared.find(key); won != shared.end() && !won->second->dead) {
+        // Another request opened it while this one's servers were starting: that one serves.
+        close_session(s, "was not needed: another request opened the shared session first");
+        s = won->second;
+      } else {
+        s->modern = true;
+        s->shared_key = key;
+        shared[key] = s;
+        co_await initialize_shared(s, legacy);
+      }
     } else {
       s = it->second;
-      asio::steady_timer t(io);
-      for (int i = 0; !s->ready && !s->dead && i < 60000; ++i) {  // another request is initializing it
-        t.expires_after(std::chrono::milliseconds(5));
-        boost::system::error_code ec;
-        co_await t.async_wait(asio::redirect_error(use_awaitable, ec));
-      }
+    }
+    asio::steady_timer t(io);
+    for (int i = 0; !s->ready && !s->dead && i < 60000; ++i) {  // another request is initializing it
+      t.expires_after(std::chrono::milliseconds(5));
+      boost::system::error_code ec;
+      co_await t.async_wait(asio::redirect_error(use_awaitable, ec));
     }
     if (s->dead || !s->init_error.empty() || !s->ready) {
       std::string why = s->init_error.empty() ? "the shared session ended" : s->init_error;
@@ -1985,6 +2033,8 @@ struct HttpGateway::Impl {
     return Ok{};
   }
   std::vector<std::shared_ptr<const policy::Policy>> retired;
+  // Where sessions' servers start (Upstream::start). Declared after `io`, so it is joined first.
+  asio::thread_pool workers{k_start_workers};
 
   std::string metrics_text() {
     gateway::ProcessorStats t = closed_totals;
