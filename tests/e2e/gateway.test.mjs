@@ -162,7 +162,7 @@ audit: {path: ${path.join(dir, 'audit.jsonl')}}
 servers:
   everything:
     command: ${yamlArgv(EVERYTHING)}
-    tools: {echo: {action: ${echoAction}}, "*": {action: allow}}
+    tools: {echo: {action: ${echoAction}}, get-env: {action: deny}, "*": {action: allow}}
 `;
   const policy = writePolicy(dir, policyText('allow'));
   const { proc: g, url: base, admin, log } = await startGateway(['--config', policy, '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0'],
@@ -181,12 +181,14 @@ servers:
     };
     const a = await connectOnce();
     await a.client.callTool({ name: 'echo', arguments: { message: 'x' } });
+    await assert.rejects(a.client.callTool({ name: 'get-env', arguments: {} }), /denied by the policy/);
     const sessions = await (await get('/sessions')).json();
     assert.ok(sessions.some((s) => s.id === a.transport.sessionId && s.upstream === 'up'));
     const metrics = await (await get('/metrics')).text();
     assert.match(metrics, /mcp_warden_sessions_open \d+/);
     assert.match(metrics, /mcp_warden_messages_total\{decision="forwarded"\} [1-9]/);
     assert.match(metrics, /mcp_warden_request_seconds_count [1-9]/);
+    assert.match(metrics, /mcp_warden_findings_total\{severity="(low|medium|high)"\} [1-9]/);
     assert.equal((await post(`/sessions/${a.transport.sessionId}/quarantine`)).status, 200);
     await assert.rejects(a.client.callTool({ name: 'echo', arguments: { message: 'y' } }), /quarantined by mcp-warden: quarantined by an operator/);
     await a.client.close();

@@ -101,6 +101,7 @@ Processor::Processor(Session& session, FilterChain& chain, audit::AuditLog* audi
 Processor::~Processor() = default;
 
 uint64_t Processor::record(const audit::Record& r) {
+  for (const auto& f : r.findings) ++m_stats.findings[static_cast<size_t>(f.severity) % 5];
   if (!m_audit) return 0;
   return m_defer_audit ? m_audit->append_deferred(r) : m_audit->append(r);
 }

@@ -33,6 +33,7 @@ struct Output {
 
 struct ProcessorStats {
   uint64_t forwarded = 0, blocked = 0, invalid = 0, dropped_non_json = 0;
+  uint64_t findings[5] = {};  // audited findings by core::Severity (info .. critical)
 };
 
 class Processor {

@@ -527,6 +527,7 @@ struct HttpGateway::Impl {
     closed_totals.forwarded += ps.forwarded;
     closed_totals.blocked += ps.blocked;
     closed_totals.invalid += ps.invalid;
+    for (size_t i = 0; i < 5; ++i) closed_totals.findings[i] += ps.findings[i];
     stop_leg(s, leg, blocking);
     if (s->aggregator && !leg.breaker->tripped()) {
       // A quarantined server keeps answering through its breaker; an exited one is down.
@@ -2045,6 +2046,7 @@ struct HttpGateway::Impl {
           t.forwarded += l->processor->stats().forwarded;
           t.blocked += l->processor->stats().blocked;
           t.invalid += l->processor->stats().invalid;
+          for (size_t i = 0; i < 5; ++i) t.findings[i] += l->processor->stats().findings[i];
         }
         dead += l->dead ? 1 : 0;
       }
@@ -2072,6 +2074,11 @@ struct HttpGateway::Impl {
     m += fmt::format("mcp_warden_messages_total{{decision=\"forwarded\"}} {}\n", t.forwarded);
     m += fmt::format("mcp_warden_messages_total{{decision=\"blocked\"}} {}\n", t.blocked);
     m += fmt::format("mcp_warden_messages_total{{decision=\"invalid\"}} {}\n", t.invalid);
+    m += "# HELP mcp_warden_findings_total Findings of detectors and policy, audited, by severity\n"
+         "# TYPE mcp_warden_findings_total counter\n";
+    for (size_t i = 0; i < 5; ++i)
+      m += fmt::format("mcp_warden_findings_total{{severity=\"{}\"}} {}\n", core::severity_name(static_cast<core::Severity>(i)),
+                       t.findings[i]);
     m += "# HELP mcp_warden_request_seconds Time from an HTTP POST to its answer\n# TYPE mcp_warden_request_seconds histogram\n";
     uint64_t cum = 0;
     for (size_t i = 0; i < std::size(k_buckets); ++i) {
