@@ -140,9 +140,10 @@ $upstream
     prompts: {"*": {action: allow}}
     resources: {"*": {action: allow}}
 YAML
-  mkdir -p "$work/state"
+  # Its own state dir: the modes' fixtures share a server name, and pins of one are not the other's.
+  mkdir -p "$work/$label-state"
   url="$(start_server "$label-gateway" "$WARDEN_BIN" gateway --config "$work/$label.yaml" --listen 127.0.0.1:0 --admin 127.0.0.1:0 \
-    --state-dir "$work/state")" || exit 2
+    --state-dir "$work/$label-state")" || exit 2
   echo "conformance: $label: gateway ($WARDEN_BIN) at $url"
   if ! run_suite "$label" "$url"; then
     status=1
